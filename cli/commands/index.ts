@@ -1,0 +1,13 @@
+/**
+ * The list of sub-commands. Each entry registers one command on the program; add a line here
+ * when a new `cli/commands/<name>.ts` lands.
+ * @module
+ */
+import type { Command } from 'commander';
+
+/** A sub-command registrar. */
+export type RegisterCommand = (program: Command) => void;
+
+/** Every sub-command, in the order `--help` lists them. */
+export const commands: RegisterCommand[] = [
+];
