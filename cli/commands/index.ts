@@ -4,10 +4,16 @@
  * @module
  */
 import type { Command } from 'commander';
+import { register as probe } from './probe.js';
+import { register as report } from './report.js';
+import { register as traffic } from './traffic.js';
 
 /** A sub-command registrar. */
 export type RegisterCommand = (program: Command) => void;
 
 /** Every sub-command, in the order `--help` lists them. */
 export const commands: RegisterCommand[] = [
+  probe,
+  traffic,
+  report,
 ];

@@ -1,0 +1,78 @@
+/**
+ * `npm run bench`: runs the benchmark modules one after another (never side by side: a DPDK peer
+ * busy-polls a whole core and there are two), prints a table with ratios, and writes
+ * `bench-results/bench-<time>.json` and `bench-results/latest.json`.
+ *
+ * Options: `--quick` for short runs, `--only NAME[,NAME]` to pick modules, `--out DIR`.
+ * @module
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { benchTraffic } from './traffic.js';
+import type { BenchContext, BenchResult } from './types.js';
+
+type Module = (ctx: BenchContext) => Promise<BenchResult[]>;
+
+/** Benchmark modules by name, in the order they run. */
+const modules: Record<string, () => Promise<Module>> = {
+  traffic: async () => benchTraffic,
+  'fuzz-ffi': async () => (await import('./fuzz-ffi.js')).benchFuzzFfi as Module,
+};
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    out: { type: 'string', default: 'bench-results' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write(`usage: npm run bench -- [--quick] [--only ${Object.keys(modules).join(',')}] [--out DIR]\n`);
+  process.exit(0);
+}
+const selected = values.only ? values.only.split(',') : Object.keys(modules);
+for (const name of selected) {
+  if (!(name in modules)) {
+    process.stderr.write(`bench: unknown module '${name}' (have: ${Object.keys(modules).join(', ')})\n`);
+    process.exit(2);
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'vhostlab-bench-'));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const results: BenchResult[] = [];
+const errors: { module: string; error: string }[] = [];
+const startedAt = new Date().toISOString();
+try {
+  for (const name of selected) {
+    log(`bench: ${name}…`);
+    try {
+      const mod = await modules[name]();
+      results.push(...(await mod({ dir, quick: values.quick ?? false, log })));
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      errors.push({ module: name, error: msg });
+      log(`bench: ${name} failed: ${msg}`);
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const outDir = resolve(values.out ?? 'bench-results');
+mkdirSync(outDir, { recursive: true });
+const doc = { schema: 'vhostlab.bench/v1', startedAt, finishedAt: new Date().toISOString(), quick: values.quick, benchmarks: results, errors };
+const stamp = startedAt.replace(/[:.]/g, '-');
+writeFileSync(join(outDir, `bench-${stamp}.json`), `${JSON.stringify(doc, null, 2)}\n`);
+writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
+
+const rows = results.map((r) => `${r.name.padEnd(28)} ${fmt(r.value).padStart(14)} ${r.unit.padEnd(8)} ${JSON.stringify(r.params)}`);
+process.stdout.write(`${rows.join('\n')}\n\nwrote ${join(outDir, 'latest.json')}\n`);
+process.exitCode = errors.length > 0 ? 1 : 0;
+
+function fmt(v: number): string {
+  return Math.abs(v) >= 1000 ? Math.round(v).toLocaleString('en-US') : String(v);
+}

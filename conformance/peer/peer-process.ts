@@ -1,0 +1,130 @@
+/**
+ * Starting and stopping a peer (a back-end or front-end under test) from a command template.
+ *
+ * `{socket}` in the command becomes the socket path and `{id}` a token unique to each started
+ * instance (DPDK needs a distinct `--file-prefix` per process). Output goes to a log file, never
+ * to an unread pipe that could fill and stall the peer. A peer is stopped only by the PID we
+ * started: SIGTERM, then SIGKILL after a grace period.
+ * @module
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parse as shellParse } from './shell-words.js';
+
+/** How to start one peer. */
+export interface PeerSpec {
+  /** Command line with `{socket}` and `{id}` placeholders, split like a POSIX shell would. */
+  command: string;
+  /** The socket path substituted for `{socket}`. */
+  socket: string;
+  /** Folder for the log file. */
+  logDir: string;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Label for the log file name and messages (default: the program name). */
+  label?: string;
+}
+
+/** A peer process that is running or has run. */
+export class PeerProcess {
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly exited: Promise<void>;
+
+  private constructor(
+    readonly spec: PeerSpec,
+    readonly argv: string[],
+    readonly id: string,
+    readonly logPath: string,
+    private readonly child: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exitInfo = { code, signal };
+        resolve();
+      });
+      child.once('error', () => {
+        this.exitInfo ??= { code: 127, signal: null };
+        resolve();
+      });
+    });
+  }
+
+  /** Starts the peer. Throws if the program cannot be found. */
+  static start(spec: PeerSpec): PeerProcess {
+    const id = `vl${process.pid}x${randomBytes(4).toString('hex')}`;
+    const argv = expandCommand(spec.command, spec.socket, id);
+    if (argv.length === 0) throw new Error('the peer command is empty');
+    const label = spec.label ?? argv[0].split('/').pop() ?? 'peer';
+    const logPath = join(spec.logDir, `${label}-${id}.log`);
+    const log = openSync(logPath, 'a');
+    try {
+      const child = spawn(argv[0], argv.slice(1), {
+        stdio: ['ignore', log, log],
+        env: { ...process.env, ...spec.env },
+        detached: false,
+      });
+      return new PeerProcess(spec, argv, id, logPath, child);
+    } finally {
+      closeSync(log);
+    }
+  }
+
+  /** The OS process id. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** Whether the process is still running. */
+  get running(): boolean {
+    return this.exitInfo === undefined && this.child.pid !== undefined;
+  }
+
+  /** How it ended, once it has. */
+  get exit(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
+    return this.exitInfo;
+  }
+
+  /** The log so far (last `maxBytes` bytes). */
+  readLog(maxBytes = 64 * 1024): string {
+    if (!existsSync(this.logPath)) return '';
+    const all = readFileSync(this.logPath);
+    return all.subarray(Math.max(0, all.length - maxBytes)).toString('utf8');
+  }
+
+  /** Resolves when the process has exited, or after `timeoutMs` (returns whether it exited). */
+  async waitForExit(timeoutMs: number): Promise<boolean> {
+    if (this.exitInfo) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
+    const done = await Promise.race([this.exited.then(() => true as const), timedOut]);
+    clearTimeout(timer);
+    return done;
+  }
+
+  /** Sends `signal` to the process we started (never to anything else). */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.running) this.child.kill(signal);
+  }
+
+  /** Stops the peer: SIGTERM, then SIGKILL after `graceMs`. Resolves once it has exited. */
+  async stop(graceMs = 3000): Promise<void> {
+    if (!this.running) return;
+    this.kill('SIGTERM');
+    if (await this.waitForExit(graceMs)) return;
+    this.kill('SIGKILL');
+    await this.waitForExit(5000);
+  }
+
+  /** A one-line description of how the process ended, for error messages. */
+  describeExit(): string {
+    if (!this.exitInfo) return 'still running';
+    return this.exitInfo.signal ? `killed by ${this.exitInfo.signal}` : `exited with code ${this.exitInfo.code}`;
+  }
+}
+
+/** Splits a command template and substitutes `{socket}` and `{id}` in every word. */
+export function expandCommand(command: string, socket: string, id: string): string[] {
+  return shellParse(command).map((w) => w.replaceAll('{socket}', socket).replaceAll('{id}', id));
+}

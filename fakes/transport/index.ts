@@ -1,0 +1,2 @@
+/** Framing of vhost-user messages and their fds over unix sockets. */
+export * from './connection.js';
