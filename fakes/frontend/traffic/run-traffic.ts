@@ -24,6 +24,13 @@ export interface TrafficOptions {
   burst?: number;
   /** Give up waiting for the rest after this long without progress (default 2000 ms). */
   idleTimeoutMs?: number;
+  /**
+   * Before counting, send one probe frame at a time until one comes back on every pair, for at
+   * most this long (default 10 000 ms). A back-end may accept the rings before it forwards (DPDK
+   * in client mode starts forwarding after the device is ready); frames sent then are dropped and
+   * must not count as lost. 0 skips the warm-up.
+   */
+  warmUpTimeoutMs?: number;
   /** Called about every 200 ms with the counters so far. */
   onProgress?: (r: TrafficResult) => void;
 }
@@ -48,6 +55,12 @@ export interface TrafficResult {
 }
 
 const YIELD_EVERY_MS = 5;
+/** Sequence number of warm-up frames; never part of the counted stream. */
+const WARMUP_SEQ = 0xffffffff;
+/** Error of a warm-up that saw nothing come back. */
+export class TrafficWarmUpError extends Error {
+  override readonly name = 'TrafficWarmUpError';
+}
 
 /** Runs traffic through `device` and returns the counters. */
 export async function runTraffic(device: NetDevice, options: TrafficOptions): Promise<TrafficResult> {
@@ -67,6 +80,7 @@ export async function runTraffic(device: NetDevice, options: TrafficOptions): Pr
   const r: TrafficResult = { sent: 0, received: 0, lost: 0, duplicated: 0, reordered: 0, corrupted: 0, violations: [], pps: 0, durationMs: 0 };
 
   for (const p of pairs) p.postAllRx();
+  await warmUp(pairs, options.warmUpTimeoutMs ?? 10_000, size, hdr);
 
   const start = performance.now();
   let lastProgressAt = start;
@@ -93,7 +107,9 @@ export async function runTraffic(device: NetDevice, options: TrafficOptions): Pr
           const seq = frameLen === size
             ? verifyFrame(p.rxBytes, byteBase, p.rxWords, (byteBase + 12) >>> 2, frameLen)
             : -1;
-          if (seq < 0 || seq >= nextSeq) {
+          if (seq === WARMUP_SEQ) {
+            // A late warm-up frame: not part of the counted stream.
+          } else if (seq < 0 || seq >= nextSeq) {
             r.corrupted++;
           } else {
             const bit = 1 << (seq & 7);
@@ -137,6 +153,43 @@ export async function runTraffic(device: NetDevice, options: TrafficOptions): Pr
   }
   const result = finish(r, pairs, start, performance.now(), total, true);
   return result;
+}
+
+/** Sends single probe frames on each pair until one returns on every pair. */
+async function warmUp(pairs: PairState[], timeoutMs: number, size: number, hdr: number): Promise<void> {
+  if (timeoutMs <= 0) return;
+  const deadline = performance.now() + timeoutMs;
+  const ready = pairs.map(() => false);
+  let probesSent = 0;
+  while (ready.includes(false)) {
+    for (let q = 0; q < pairs.length; q++) {
+      const p = pairs[q];
+      if (ready[q]) continue;
+      p.reclaimTx();
+      if (p.inTransit === 0 && p.txFreeBufs > 0) {
+        p.sendOne(WARMUP_SEQ);
+        p.publishTx();
+        probesSent++;
+      }
+      let got = 0;
+      while (p.rx.popUsedInto(p.usedOut)) {
+        got++;
+        const buf = p.rxHeadToBuf[p.usedOut.id];
+        const byteBase = buf * p.rxStride + hdr;
+        const seq = p.usedOut.len - hdr === size ? verifyFrame(p.rxBytes, byteBase, p.rxWords, (byteBase + 12) >>> 2, size) : -1;
+        if (seq === WARMUP_SEQ) ready[q] = true;
+        p.repostRx(buf);
+      }
+      if (got > 0) p.publishRx();
+    }
+    if (performance.now() > deadline) {
+      throw new TrafficWarmUpError(`no frame came back within ${timeoutMs} ms (${probesSent} probe frames sent): the back-end does not loop frames back, or never started forwarding`);
+    }
+    // Probe at most every 20 ms; a probe lost while the back-end was not forwarding yet is re-sent.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const p of pairs) p.inTransit = 0;
+  }
+  for (const p of pairs) p.inTransit = 0;
 }
 
 function finish(r: TrafficResult, pairs: PairState[], start: number, now: number, total: number, final: boolean): TrafficResult {
