@@ -1,0 +1,13 @@
+/**
+ * Byte order of vhost-user messages. The header and every payload are in the *host's* native
+ * byte order (vhost-user.rst "Message Specification"), unlike virtio rings, which are
+ * little-endian with VERSION_1. We detect the host order once instead of hard-coding
+ * little-endian, so the codecs stay correct should the suite ever run on a big-endian host.
+ * @module
+ */
+
+/** True when this host is little-endian (x86-64, arm64 Linux): the DataView flag every codec passes. */
+export const HOST_LITTLE_ENDIAN: boolean = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A DataView over exactly the given bytes (no copy): codecs read and write through it. */
+export const viewOf = (bytes: Uint8Array): DataView => new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
