@@ -37,9 +37,8 @@ Exit 0 when every frame came back intact with no lifetime violation, 1 otherwise
 Example:
   vhostlab traffic --socket /tmp/vhost.sock --packets 1000000 --size 64 --json`)
     .action(async (o: TrafficCliOptions) => {
-      if (o.packed) throw Object.assign(new Error('--packed traffic is not available yet'), { exitCode: ExitCode.USAGE });
       const result = await withSession(o, async (session) => {
-        const device = await NetDevice.start(session, { queuePairs: o.queues, queueSize: o.queueSize, maxFrame: Math.max(1518, o.size) });
+        const device = await NetDevice.start(session, { queuePairs: o.queues, queueSize: o.queueSize, maxFrame: Math.max(1518, o.size), packed: o.packed });
         try {
           const progress = process.stderr.isTTY
             ? (r: TrafficResult) => process.stderr.write(`\r  sent ${r.sent}  received ${r.received}  ${(r.pps / 1e6).toFixed(2)} Mpps   `)

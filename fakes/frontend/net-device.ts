@@ -6,10 +6,11 @@
  */
 import { closeFd, eventfdCreate } from '../../native/index.js';
 import {
-  NET_HDR, NetFeature, ProtocolFeature, VirtioFeature, featureMask, hasFeature, netRxQueue, netTxQueue,
+  NET_HDR, NetFeature, PACKED_INITIAL_BASE, ProtocolFeature, VirtioFeature, featureMask, hasFeature, netRxQueue,
+  netTxQueue, vringBase,
 } from '../wire/index.js';
 import { GuestAllocator, MemfdGuestMemory } from '../memory/index.js';
-import { SplitQueueDriver, type LifetimeViolation } from '../virtqueue/index.js';
+import { PackedQueueDriver, SplitQueueDriver, type LifetimeViolation } from '../virtqueue/index.js';
 import type { FrontendSession } from './session.js';
 import { negotiate, sendMemoryTable, startRing, type Negotiated } from './start.js';
 
@@ -31,6 +32,8 @@ export interface TrafficQueue {
 export interface NetQueue {
   index: number;
   driver: TrafficQueue;
+  /** Where the ring lives (GPAs); for packed rings avail/used are the driver/device event areas. */
+  layout: { descAddr: number; availAddr: number; usedAddr: number };
   kickFd: number;
   callFd: number;
 }
@@ -64,6 +67,8 @@ export interface NetDeviceOptions {
   maxFrame?: number;
   /** Extra virtio features to ask for. */
   extraFeatures?: bigint;
+  /** Use packed virtqueues (VIRTIO_F_RING_PACKED); the back-end must offer them. */
+  packed?: boolean;
 }
 
 const RX_BUFFER = 2048;
@@ -88,10 +93,12 @@ export class NetDevice {
     const maxFrame = options.maxFrame ?? 1518;
     const netHeaderSize = NET_HDR.SIZE_V1;
     if (maxFrame + netHeaderSize > RX_BUFFER) throw new RangeError(`frames above ${RX_BUFFER - netHeaderSize} bytes need mergeable RX buffers, which vhostlab traffic does not use`);
-    const features = featureMask(VirtioFeature.VERSION_1) | (queuePairs > 1 ? featureMask(NetFeature.MQ) : 0n) | (options.extraFeatures ?? 0n);
+    const features = featureMask(VirtioFeature.VERSION_1) | (queuePairs > 1 ? featureMask(NetFeature.MQ) : 0n)
+      | (options.packed ? featureMask(VirtioFeature.RING_PACKED) : 0n) | (options.extraFeatures ?? 0n);
     const protocolFeatures = featureMask(ProtocolFeature.MQ, ProtocolFeature.REPLY_ACK, ProtocolFeature.CONFIGURE_MEM_SLOTS);
     const negotiated = await negotiate(session, { features, protocolFeatures });
     if (!hasFeature(negotiated.features, VirtioFeature.VERSION_1)) throw new Error('the back-end does not offer VERSION_1, which vhostlab traffic needs');
+    if (options.packed && !hasFeature(negotiated.features, VirtioFeature.RING_PACKED)) throw new Error('the back-end does not offer RING_PACKED (packed virtqueues)');
     if (queuePairs > 1 && negotiated.queueNum !== undefined && BigInt(queuePairs) > negotiated.queueNum) {
       throw new RangeError(`asked for ${queuePairs} queue pairs; the back-end offers ${negotiated.queueNum}`);
     }
@@ -106,13 +113,25 @@ export class NetDevice {
       const pairs: NetQueuePair[] = [];
       for (let p = 0; p < queuePairs; p++) {
         const mkQueue = (index: number): NetQueue => {
-          const driver = SplitQueueDriver.create(memory, alloc, { size: queueSize });
-          driver.suppressInterrupts(true); // the traffic loop polls the used rings
+          let driver: TrafficQueue;
+          let layout: NetQueue['layout'];
+          if (options.packed) {
+            const packed = PackedQueueDriver.create(memory, (n, a) => alloc.alloc(n, a), { size: queueSize });
+            packed.setInterrupts(false); // the traffic loop polls the used descriptors
+            const c = packed.vringConfig();
+            driver = packed;
+            layout = { descAddr: c.descAddr, availAddr: c.availAddr, usedAddr: c.usedAddr };
+          } else {
+            const split = SplitQueueDriver.create(memory, alloc, { size: queueSize });
+            split.suppressInterrupts(true); // the traffic loop polls the used rings
+            driver = split;
+            layout = split.layout;
+          }
           const kickFd = eventfdCreate();
           fds.push(kickFd);
           const callFd = eventfdCreate();
           fds.push(callFd);
-          return { index, driver, kickFd, callFd };
+          return { index, driver, layout, kickFd, callFd };
         };
         const rx = mkQueue(netRxQueue(p));
         const tx = mkQueue(netTxQueue(p));
@@ -125,8 +144,10 @@ export class NetDevice {
       await sendMemoryTable(session, memory);
       for (const pair of pairs) {
         for (const q of [pair.rx, pair.tx]) {
-          const { descAddr, availAddr, usedAddr } = (q.driver as SplitQueueDriver).layout;
-          await startRing(session, memory, { index: q.index, size: queueSize, descAddr, availAddr, usedAddr, kickFd: q.kickFd, callFd: q.callFd });
+          const { descAddr, availAddr, usedAddr } = q.layout;
+          // A packed ring's base carries both wrap counters, which start at 1 (virtio §2.8.1).
+          const base = options.packed ? vringBase.encodePackedBase(PACKED_INITIAL_BASE) : 0;
+          await startRing(session, memory, { index: q.index, size: queueSize, descAddr, availAddr, usedAddr, base, kickFd: q.kickFd, callFd: q.callFd });
         }
       }
       return new NetDevice(session, memory, negotiated, pairs, netHeaderSize, maxFrame, fds);

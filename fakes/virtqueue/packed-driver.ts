@@ -97,6 +97,8 @@ export class PackedQueueDriver {
   private readonly idStack: Uint16Array;
   private idTop: number;
   private readonly idSlots: Uint16Array;
+  /** Writable bytes of each in-flight id's buffers, to check a used `len` against. */
+  private readonly idWritable: Uint32Array;
   private readonly idBusy: Uint8Array;
   private readonly idTable: Float64Array;
   // Heads added but not yet published: their slots and the flags to store.
@@ -130,6 +132,7 @@ export class PackedQueueDriver {
     for (let i = 0; i < n; i++) this.idStack[i] = n - 1 - i; // pop order 0, 1, 2, …
     this.idTop = n;
     this.idSlots = new Uint16Array(n);
+    this.idWritable = new Uint32Array(n);
     this.idBusy = new Uint8Array(n);
     this.idTable = new Float64Array(n).fill(-1);
     this.pendSlot = new Uint16Array(n);
@@ -173,7 +176,7 @@ export class PackedQueueDriver {
     const id = this.idStack[--this.idTop];
     this.pendSlot[this.pendCount] = this.nextAvail;
     this.pendFlags[this.pendCount++] = this.writeDesc(addr, len, id, writable ? PackedDescFlag.WRITE : 0, false);
-    this.claim(id, 1);
+    this.claim(id, 1, writable ? len : 0);
     return id;
   }
 
@@ -192,7 +195,7 @@ export class PackedQueueDriver {
       const f = this.writeDesc(b.addr, b.len, id, flags, i > 0);
       if (i === 0) this.pendFlags[this.pendCount++] = f;
     }
-    this.claim(id, n);
+    this.claim(id, n, writableLen(buffers));
     return id;
   }
 
@@ -224,7 +227,7 @@ export class PackedQueueDriver {
     }
     this.pendSlot[this.pendCount] = this.nextAvail;
     this.pendFlags[this.pendCount++] = this.writeDesc(table, PACKED_DESC.SIZE * n, id, PackedDescFlag.INDIRECT, false);
-    this.claim(id, 1);
+    this.claim(id, 1, writableLen(buffers));
     return id;
   }
 
@@ -244,8 +247,9 @@ export class PackedQueueDriver {
     return f;
   }
 
-  private claim(id: number, slots: number): void {
+  private claim(id: number, slots: number, writable: number): void {
     this.idSlots[id] = slots;
+    this.idWritable[id] = writable;
     this.idBusy[id] = 1;
     this.free -= slots;
     this.addedSinceKick += slots;
@@ -317,9 +321,12 @@ export class PackedQueueDriver {
       this.tracker.violations.push({ rule: 'VU-PK-003', head: id, detail: `used descriptor at slot ${this.lastUsed} names id ${id}, which is not in flight` });
       return false;
     }
+    // Without WRITE the element length is reserved and ignored by drivers (virtio 1.2 §2.8.4), so
+    // a len there is not a violation (DPDK reports the bytes it read). With WRITE, the device
+    // claims it wrote `len` bytes: that must fit the writable part of the buffer.
     const written = (flags & PackedDescFlag.WRITE) !== 0;
-    if (len > 0 && !written) {
-      this.tracker.violations.push({ rule: 'VU-PK-003', head: id, detail: `used id ${id} has len ${len} but no WRITE flag` });
+    if (written && len > this.idWritable[id]) {
+      this.tracker.violations.push({ rule: 'VU-DP-008', head: id, detail: `used id ${id} reports ${len} bytes written but its buffers have ${this.idWritable[id]} writable bytes` });
     }
     const slots = this.idSlots[id];
     this.idBusy[id] = 0;
@@ -377,4 +384,10 @@ function zero(v: DataView): void {
 function setAddr(v: DataView, off: number, addr: number): void {
   v.setUint32(off + PACKED_DESC.ADDR, addr % TWO_32, true);
   v.setUint32(off + PACKED_DESC.ADDR + 4, Math.floor(addr / TWO_32), true);
+}
+
+function writableLen(buffers: readonly BufferSpec[]): number {
+  let n = 0;
+  for (const b of buffers) if (b.write) n += b.len;
+  return n;
 }

@@ -57,6 +57,14 @@ describe.skipIf(dpdkMissing !== undefined)('DPDK vhost back-end (testpmd net_vho
     expect(t.pps).toBeGreaterThan(0);
   });
 
+  it('traffic over packed virtqueues', async () => {
+    scratch = scratchDir();
+    peer = startVhostBackend(scratch.socket, scratch.dir);
+    const r = await vhostlab(['traffic', '--socket', scratch.socket, '--packets', '200000', '--size', '64', '--packed', '--json', '--timeout', '20000']);
+    expect(r.code, `${r.stderr}\n${peer.peer.readLog(4000)}`).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ sent: 200000, received: 200000, lost: 0, duplicated: 0, corrupted: 0, violations: [] });
+  });
+
   it('traffic at 1518 bytes on two queue pairs', async () => {
     scratch = scratchDir();
     peer = startVhostBackend(scratch.socket, scratch.dir, { queues: 2 });
