@@ -50,10 +50,10 @@ describe.skipIf(dpdkMissing !== undefined)('DPDK vhost back-end (testpmd net_vho
   it('traffic: every frame returns intact with DPDK listening', async () => {
     scratch = scratchDir();
     peer = startVhostBackend(scratch.socket, scratch.dir);
-    const r = await vhostlab(['traffic', '--socket', scratch.socket, '--packets', '200000', '--size', '64', '--json', '--timeout', '20000']);
+    const r = await vhostlab(['traffic', '--socket', scratch.socket, '--packets', '1000000', '--size', '64', '--json', '--timeout', '20000']);
     expect(r.code, `${r.stderr}\n${peer.peer.readLog(4000)}`).toBe(0);
     const t = JSON.parse(r.stdout);
-    expect(t).toMatchObject({ sent: 200000, received: 200000, lost: 0, duplicated: 0, corrupted: 0, violations: [] });
+    expect(t).toMatchObject({ sent: 1000000, received: 1000000, lost: 0, duplicated: 0, corrupted: 0, violations: [] });
     expect(t.pps).toBeGreaterThan(0);
   });
 
@@ -77,12 +77,12 @@ describe.skipIf(dpdkMissing !== undefined)('DPDK vhost back-end (testpmd net_vho
     scratch = scratchDir();
     const socket = scratch.socket;
     // vhostlab listens first; DPDK (client=1) connects and, after the session ends, reconnects.
-    const first = vhostlab(['traffic', '--listen', '--socket', socket, '--packets', '100000', '--size', '64', '--json', '--timeout', '30000']);
+    const first = vhostlab(['traffic', '--listen', '--socket', socket, '--packets', '1000000', '--size', '64', '--json', '--timeout', '30000']);
     await new Promise((r) => setTimeout(r, 300));
     peer = startVhostBackend(socket, scratch.dir, { client: true });
     const r1 = await first;
     expect(r1.code, `${r1.stderr}\n${peer.peer.readLog(4000)}`).toBe(0);
-    expect(JSON.parse(r1.stdout)).toMatchObject({ sent: 100000, received: 100000, lost: 0, duplicated: 0, corrupted: 0, violations: [] });
+    expect(JSON.parse(r1.stdout)).toMatchObject({ sent: 1000000, received: 1000000, lost: 0, duplicated: 0, corrupted: 0, violations: [] });
 
     const r2 = await vhostlab(['traffic', '--listen', '--socket', socket, '--packets', '100000', '--size', '64', '--json', '--timeout', '30000']);
     expect(r2.code, `${r2.stderr}\n${peer.peer.readLog(4000)}`).toBe(0);

@@ -161,12 +161,15 @@ async function warmUp(pairs: PairState[], timeoutMs: number, size: number, hdr: 
   const deadline = performance.now() + timeoutMs;
   const ready = pairs.map(() => false);
   let probesSent = 0;
-  while (ready.includes(false)) {
+  let probesBack = 0;
+  let lastBackAt = performance.now();
+  // Probes queued while the back-end was not forwarding yet all come back once it starts; wait
+  // for them (or for 200 ms of silence) so they do not compete with counted frames for RX buffers.
+  while (ready.includes(false) || (probesBack < probesSent && performance.now() - lastBackAt < 200)) {
     for (let q = 0; q < pairs.length; q++) {
       const p = pairs[q];
-      if (ready[q]) continue;
       p.reclaimTx();
-      if (p.inTransit === 0 && p.txFreeBufs > 0) {
+      if (!ready[q] && p.inTransit === 0 && p.txFreeBufs > 0) {
         p.sendOne(WARMUP_SEQ);
         p.publishTx();
         probesSent++;
@@ -177,12 +180,16 @@ async function warmUp(pairs: PairState[], timeoutMs: number, size: number, hdr: 
         const buf = p.rxHeadToBuf[p.usedOut.id];
         const byteBase = buf * p.rxStride + hdr;
         const seq = p.usedOut.len - hdr === size ? verifyFrame(p.rxBytes, byteBase, p.rxWords, (byteBase + 12) >>> 2, size) : -1;
-        if (seq === WARMUP_SEQ) ready[q] = true;
+        if (seq === WARMUP_SEQ) {
+          ready[q] = true;
+          probesBack++;
+          lastBackAt = performance.now();
+        }
         p.repostRx(buf);
       }
       if (got > 0) p.publishRx();
     }
-    if (performance.now() > deadline) {
+    if (ready.includes(false) && performance.now() > deadline) {
       throw new TrafficWarmUpError(`no frame came back within ${timeoutMs} ms (${probesSent} probe frames sent): the back-end does not loop frames back, or never started forwarding`);
     }
     // Probe at most every 20 ms; a probe lost while the back-end was not forwarding yet is re-sent.
