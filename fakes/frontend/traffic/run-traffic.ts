@@ -151,8 +151,9 @@ export async function runTraffic(device: NetDevice, options: TrafficOptions): Pr
     if (now - lastProgressAt > idleTimeoutMs) break;
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  const result = finish(r, pairs, start, performance.now(), total, true);
-  return result;
+  // The rate is measured up to the last frame that came back: a trailing idle wait for frames
+  // that never return says nothing about speed (they are counted as lost).
+  return finish(r, pairs, start, lastProgressAt, total, true);
 }
 
 /** Sends single probe frames on each pair until one returns on every pair. */
