@@ -4,9 +4,11 @@
  * @module
  */
 import type { Command } from 'commander';
+import { register as backend } from './backend.js';
 import { register as probe } from './probe.js';
 import { register as report } from './report.js';
 import { register as traffic } from './traffic.js';
+import { register as fuzz } from './fuzz.js';
 
 /** A sub-command registrar. */
 export type RegisterCommand = (program: Command) => void;
@@ -15,5 +17,7 @@ export type RegisterCommand = (program: Command) => void;
 export const commands: RegisterCommand[] = [
   probe,
   traffic,
+  backend,
   report,
+  fuzz,
 ];

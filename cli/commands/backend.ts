@@ -1,0 +1,98 @@
+/**
+ * `vhostlab backend`: runs the reference vhost-user back-end (fakes/backend) on a unix socket,
+ * listening (default) or connecting with reconnect (`--client`), until SIGTERM/SIGINT. One line
+ * per connection/session event on stderr (JSON lines with `--json-log`).
+ * @module
+ */
+import type { Command } from 'commander';
+import { BackendClient, BackendServer, NetLoopbackDevice, type SessionEvent, type Violation } from '../../fakes/backend/index.js';
+import { VirtioFeature, featureMask } from '../../fakes/wire/index.js';
+import { ExitCode, UsageError } from '../exit.js';
+
+interface BackendCliOptions {
+  socket: string;
+  client?: boolean;
+  type: string;
+  queues: string;
+  packed?: boolean;
+  jsonLog?: boolean;
+  trace?: boolean;
+  strict?: boolean;
+  violations?: string;
+  fault?: string[];
+  listFaults?: boolean;
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/** Registers `backend`. */
+export function register(program: Command): void {
+  program.command('backend')
+    .description('run the reference vhost-user back-end (net loopback) on a unix socket')
+    .option('-s, --socket <path>', 'unix socket path')
+    .option('--client', 'connect to a listening front-end and keep reconnecting (like DPDK client=1)')
+    .option('--type <type>', 'device type (only "net")', 'net')
+    .option('-q, --queues <n>', 'queue pairs offered', '1')
+    .option('--packed', 'require packed virtqueues (SET_FEATURES without RING_PACKED is refused)')
+    .option('--json-log', 'log events as JSON lines on stderr')
+    .option('--trace', 'log every message received')
+    .option('--strict', 'check the front-end too and report violations (not implemented yet)')
+    .option('--violations <file>', 'write violations as JSON lines to FILE (not implemented yet)')
+    .option('--fault <name>', 'misbehave on purpose, repeatable (not implemented yet)', collect)
+    .option('--list-faults', 'list the faults and the requirements they violate (not implemented yet)')
+    .addHelpText('after', `
+Each TX queue 2k+1 is looped back into RX queue 2k of its pair. Runs until SIGTERM or SIGINT,
+then removes the socket file it created (listen mode).
+
+Examples:
+  vhostlab backend --socket /tmp/vhost.sock
+  vhostlab backend --socket /tmp/vu.sock --client --queues 2`)
+    .action(async (o: BackendCliOptions) => {
+      if (o.strict || o.violations !== undefined || (o.fault?.length ?? 0) > 0 || o.listFaults) {
+        process.stderr.write('vhostlab backend: --strict, --violations, --fault and --list-faults are not implemented yet\n');
+        process.exitCode = ExitCode.USAGE;
+        return;
+      }
+      if (!o.socket) throw new UsageError('backend needs --socket PATH');
+      if (o.type !== 'net') throw new UsageError(`--type ${o.type}: only "net" is available`);
+      const queues = Number(o.queues);
+      if (!Number.isInteger(queues) || queues < 1 || queues > 128) throw new UsageError(`--queues must be an integer in 1..128, got ${o.queues}`);
+
+      const log = (fields: Record<string, unknown>): void => {
+        if (o.jsonLog) process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...fields })}\n`);
+        else {
+          const { event, detail, ...rest } = fields;
+          const extra = Object.entries(rest).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+          process.stderr.write(`vhostlab backend: ${String(event)}${detail !== undefined ? ` ${String(detail)}` : ''}${extra ? ` (${extra})` : ''}\n`);
+        }
+      };
+      const observer = {
+        event: (e: SessionEvent) => log({ ...e }),
+        violation: (v: Violation) => log({ event: 'violation', ...v }),
+      };
+      const device = new NetLoopbackDevice({ queuePairs: queues });
+      const options = {
+        device, observer, traceMessages: o.trace ?? false,
+        requiredFeatures: o.packed ? featureMask(VirtioFeature.RING_PACKED) : 0n,
+      };
+      let runner: BackendServer | BackendClient;
+      try {
+        runner = o.client ? BackendClient.connect(o.socket, options) : BackendServer.listen(o.socket, options);
+      } catch (e) {
+        throw Object.assign(new Error(`cannot listen on ${o.socket}: ${(e as Error).message}`), { exitCode: ExitCode.PEER_UNREACHABLE });
+      }
+      await new Promise<void>((resolve) => {
+        const stop = (sig: string): void => {
+          process.off('SIGTERM', onTerm);
+          process.off('SIGINT', onInt);
+          log({ event: 'stopping', detail: sig });
+          void runner.close().finally(resolve);
+        };
+        const onTerm = (): void => stop('SIGTERM');
+        const onInt = (): void => stop('SIGINT');
+        process.on('SIGTERM', onTerm);
+        process.on('SIGINT', onInt);
+      });
+      log({ event: 'stopped', ...device.counters });
+    });
+}

@@ -1,0 +1,106 @@
+/**
+ * Ring messages: SET_VRING_NUM / ADDR / BASE, GET_VRING_BASE, SET_VRING_KICK / CALL / ERR
+ * (with the NOFD flag, VU-FD) and SET_VRING_ENABLE (vhost-user.rst "Ring states"; CHECKLIST
+ * VU-RING, VU-MQ-002). Indices are checked against the device's queue count (VU-RING-013).
+ * @module
+ */
+import { eventfdWrite } from '../../../native/index.js';
+import { isValidPackedQueueSize, isValidSplitQueueSize, payloads } from '../../wire/index.js';
+import { fail, ok, reply, type HandlerResult } from '../result.js';
+import { closeQuietly, type RingState } from '../session-state.js';
+import type { Handler, HandlerContext } from './context.js';
+
+function ringOf(ctx: HandlerContext, index: number, request: string): RingState | HandlerResult {
+  const r = ctx.state.ring(index);
+  if (r === undefined) return fail(`${request}: ring ${index} is beyond the ${ctx.state.rings.length} rings of this device`, { rule: 'VU-RING-013' });
+  return r;
+}
+const isResult = (v: RingState | HandlerResult): v is HandlerResult => 'kind' in v;
+
+/** SET_VRING_NUM: 1..32768, a power of two for split rings (VU-RING-009). */
+export const setVringNum: Handler<payloads.VringState> = ({ index, num }, ctx) => {
+  const r = ringOf(ctx, index, 'SET_VRING_NUM');
+  if (isResult(r)) return r;
+  const valid = ctx.state.packed ? isValidPackedQueueSize(num) : isValidSplitQueueSize(num);
+  if (!valid) return fail(`SET_VRING_NUM ${num} is not a valid ${ctx.state.packed ? 'packed' : 'split'} queue size`, { rule: 'VU-RING-009' });
+  r.num = num;
+  return ok();
+};
+
+/** SET_VRING_ADDR: stored; a running ring is re-translated at once (VU-RING-015). */
+export const setVringAddr: Handler<payloads.VringAddr> = (addr, ctx) => {
+  const r = ringOf(ctx, addr.index, 'SET_VRING_ADDR');
+  if (isResult(r)) return r;
+  r.addr = addr;
+  if (r.started) ctx.rings.rebuild(r);
+  return ok();
+};
+
+/** SET_VRING_BASE: where consumption resumes (VU-RING-007/008); split bases keep bits 16–31 zero. */
+export const setVringBase: Handler<payloads.VringState> = ({ index, num }, ctx) => {
+  const r = ringOf(ctx, index, 'SET_VRING_BASE');
+  if (isResult(r)) return r;
+  if (!ctx.state.packed) {
+    const bad = payloads.validateSplitBase(num);
+    if (bad !== undefined) return fail(bad, { rule: 'VU-RING-004' });
+  }
+  r.base = num;
+  return ok();
+};
+
+/** GET_VRING_BASE: stops the ring, drains it, returns the base (VU-RING-003/004/014). */
+export const getVringBase: Handler<payloads.VringState> = ({ index }, ctx) => {
+  const r = ringOf(ctx, index, 'GET_VRING_BASE');
+  if (isResult(r)) return { ...r, close: true } as HandlerResult;
+  // Processing is synchronous per burst, so nothing is in flight between messages: stopping
+  // flushes the used elements of the last burst and that is the whole drain.
+  const base = ctx.rings.stop(r);
+  ctx.state.retireFd(r.kickFd);
+  r.kickFd = undefined;
+  ctx.state.event('ring-stopped', { ring: index, detail: `base 0x${base.toString(16)}` });
+  return reply(payloads.vringState.encode({ index, num: base }));
+};
+
+type FdField = 'kickFd' | 'callFd' | 'errFd';
+
+function setVringFd(request: string, field: FdField): Handler<payloads.VringFd> {
+  return ({ index, noFd }, ctx) => {
+    const r = ringOf(ctx, index, request);
+    if (isResult(r)) return r;
+    const fd = noFd ? undefined : ctx.fds.take(0);
+    const old = r[field];
+    r[field] = fd;
+    // VU-FD-007: the previous fd is closed on replacement.
+    if (field === 'kickFd') ctx.state.retireFd(old);
+    else closeQuietly(old);
+    if (field === 'kickFd') ctx.rings.start(r);
+    else if (field === 'callFd' && fd !== undefined && r.started) {
+      // A completion may have been signalled on the old fd just before the switch: one spurious
+      // call on the new one keeps the driver from stalling (VU-RING-018).
+      try {
+        eventfdWrite(fd);
+      } catch {
+        // A full counter already means "signalled".
+      }
+    }
+    return ok();
+  };
+}
+
+/** SET_VRING_KICK: starts the ring (VU-RING-002); NOFD means the back-end polls (VU-FD-002). */
+export const setVringKick = setVringFd('SET_VRING_KICK', 'kickFd');
+/** SET_VRING_CALL: NOFD means no notifications (VU-FD-003). */
+export const setVringCall = setVringFd('SET_VRING_CALL', 'callFd');
+/** SET_VRING_ERR. */
+export const setVringErr = setVringFd('SET_VRING_ERR', 'errFd');
+
+/** SET_VRING_ENABLE: num 1 enables, 0 disables; anything else is refused (VU-MQ-003). */
+export const setVringEnable: Handler<payloads.VringState> = ({ index, num }, ctx) => {
+  const r = ringOf(ctx, index, 'SET_VRING_ENABLE');
+  if (isResult(r)) return r;
+  if (num !== 0 && num !== 1) return fail(`SET_VRING_ENABLE num ${num} is neither 0 nor 1`);
+  r.enabled = num === 1;
+  if (r.started) ctx.rings.ensure(r);
+  ctx.state.event(num === 1 ? 'ring-enabled' : 'ring-disabled', { ring: index });
+  return ok();
+};

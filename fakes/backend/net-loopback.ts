@@ -1,0 +1,214 @@
+/**
+ * The net loopback device: every frame sent on TX queue 2k+1 comes back on RX queue 2k of the
+ * same pair (virtio net "Device Operation"; queue convention RX = 2k, TX = 2k + 1). Mergeable RX
+ * buffers are used when MRG_RXBUF is acked (VU-NET-002: `num_buffers` counts them); a disabled
+ * TX ring returns its buffers unsent and a disabled RX ring receives nothing (VU-RING-011,
+ * VU-NET-005). A frame with no RX buffer to land in is dropped, as a NIC without a receiver
+ * would (the front-end's TX never stalls on its own RX).
+ *
+ * Data path: one reusable Chain per role, copies with `copyWithin` inside a region (both rings'
+ * buffers usually share the front-end's one memfd) or `set` across regions, one used-index store
+ * per ring per burst (DeviceQueue.flush). No allocation per packet.
+ * @module
+ */
+import { NET_HDR, NetFeature, VirtioFeature, featureMask, hasFeature } from '../wire/index.js';
+import { Chain } from '../virtqueue/index.js';
+import type { Device, DeviceContext, DeviceQueue } from './device.js';
+
+/** Frames per TX burst before the used rings are published. */
+export const NET_BURST = 64;
+// A frame can need at most this many RX buffers with MRG_RXBUF (64 KiB of 1-byte buffers is
+// absurd; DPDK caps similarly). Beyond it the frame is dropped.
+const MAX_MERGE = 64;
+
+/** Options of {@link NetLoopbackDevice}. */
+export interface NetLoopbackOptions {
+  /** Queue pairs (default 1). */
+  readonly queuePairs?: number;
+  /** MAC in the config space (default 02:00:00:00:00:01). */
+  readonly mac?: readonly number[];
+}
+
+/** Counters of the loopback. */
+export interface NetCounters {
+  /** Frames looped back. */
+  looped: number;
+  /** Frames dropped: RX disabled, absent or full. */
+  dropped: number;
+  /** Frames that did not fit their RX buffer(s) and were cut. */
+  truncated: number;
+}
+
+/** A virtio-net device that loops TX into RX. */
+export class NetLoopbackDevice implements Device {
+  readonly type = 'net' as const;
+  readonly features: bigint;
+  readonly maxQueues: number;
+  readonly queueNum: number;
+  /** Running counters (for logs and tests). */
+  readonly counters: NetCounters = { looped: 0, dropped: 0, truncated: 0 };
+  private readonly mac: Uint8Array;
+  private readonly tx = new Chain();
+  private readonly rx: Chain[] = Array.from({ length: MAX_MERGE }, () => new Chain());
+  private readonly hdr = new Uint8Array(NET_HDR.SIZE_V1);
+  private configMac: Uint8Array;
+  // Copy cursor over the gathered RX chains (fields, not closure locals: no allocation per frame).
+  private rxq: DeviceQueue | undefined;
+  private count = 0;
+  private ci = 0;
+  private si = 0;
+  private soff = 0;
+  private written = 0;
+  private logging = false;
+
+  constructor(options: NetLoopbackOptions = {}) {
+    const pairs = options.queuePairs ?? 1;
+    if (!Number.isInteger(pairs) || pairs < 1 || pairs > 128) throw new RangeError(`queue pairs ${pairs} outside 1..128`);
+    this.queueNum = pairs;
+    this.maxQueues = 2 * pairs;
+    this.features = featureMask(NetFeature.MRG_RXBUF, NetFeature.MQ);
+    this.mac = Uint8Array.from(options.mac ?? [0x02, 0, 0, 0, 0, 0x01]);
+    this.configMac = this.mac.slice();
+  }
+
+  /** Config space: `0/6 mac`, `6/2 status` (LINK_UP), `8/2 max_virtqueue_pairs`, `10/2 mtu`. */
+  readConfig(): Uint8Array {
+    const out = new Uint8Array(12);
+    const v = new DataView(out.buffer);
+    out.set(this.configMac, 0);
+    v.setUint16(6, 1, true);
+    v.setUint16(8, this.queueNum, true);
+    v.setUint16(10, 1500, true);
+    return out;
+  }
+
+  /** Only the MAC is writable, and only as a migration write (flags 1); the driver sets it over the control queue. */
+  writeConfig(offset: number, data: Uint8Array, migration: boolean): string | undefined {
+    if (!migration) return 'virtio-net config fields are read-only for the driver';
+    if (offset + data.length > 6) return `bytes [${offset}, +${data.length}) are not the MAC`;
+    this.configMac.set(data, offset);
+    return undefined;
+  }
+
+  /** TX rings (odd indices) drive the loopback; RX rings are filled from them. */
+  drivesQueue(index: number): boolean {
+    return (index & 1) === 1;
+  }
+
+  reset(): void {
+    this.configMac = this.mac.slice();
+  }
+
+  /** Loops up to {@link NET_BURST} frames from `txq` into the RX ring of its pair. */
+  process(txq: DeviceQueue, ctx: DeviceContext): number {
+    const features = ctx.features;
+    const hdrLen = hasFeature(features, VirtioFeature.VERSION_1) || hasFeature(features, NetFeature.MRG_RXBUF) ? NET_HDR.SIZE_V1 : NET_HDR.SIZE_LEGACY;
+    const mrg = hasFeature(features, NetFeature.MRG_RXBUF);
+    const rxq = ctx.queue(txq.index - 1);
+    const deliver = txq.enabled && rxq !== undefined && rxq.enabled;
+    const t = this.tx;
+    let n = 0;
+    while (n < NET_BURST) {
+      if (txq.pop(t) === undefined) break;
+      n++;
+      if (t.readableBytes < hdrLen) {
+        ctx.violation('VU-DP-011', `TX chain ${t.head} has ${t.readableBytes} readable bytes, less than the ${hdrLen}-byte net header`, txq.index);
+        txq.pushUsed(t, 0);
+        continue;
+      }
+      if (!deliver || !this.loop(t, rxq!, hdrLen, mrg)) this.counters.dropped++;
+      else this.counters.looped++;
+      // TX buffers are device-readable only: nothing written, len 0 (VU-DP-008).
+      txq.pushUsed(t, 0);
+    }
+    if (n > 0) {
+      txq.flush();
+      rxq?.flush();
+    }
+    return n;
+  }
+
+  /** Copies one TX frame into RX buffer(s); false when it was dropped. */
+  private loop(t: Chain, rxq: DeviceQueue, hdrLen: number, mrg: boolean): boolean {
+    const frameLen = t.readableBytes - hdrLen;
+    const need = hdrLen + frameLen;
+    // Gather RX chains: one without MRG_RXBUF, as many as the frame needs with it.
+    let count = 0;
+    let room = 0;
+    while (room < need) {
+      if (count === MAX_MERGE || (count === 1 && !mrg)) break;
+      const c = rxq.pop(this.rx[count]);
+      if (c === undefined) break;
+      count++;
+      room += c.writableBytes;
+    }
+    if (count === 0) return false;
+    if (room < need) this.counters.truncated++;
+    // Header: all offload fields zero; num_buffers (VERSION_1 / MRG_RXBUF layout) = buffers used.
+    const h = this.hdr;
+    h.fill(0);
+    if (hdrLen === NET_HDR.SIZE_V1) {
+      h[NET_HDR.NUM_BUFFERS] = count & 0xff;
+      h[NET_HDR.NUM_BUFFERS + 1] = count >>> 8;
+    }
+    this.rxq = rxq;
+    this.count = count;
+    this.ci = 0;
+    this.si = 0;
+    this.soff = 0;
+    this.written = 0;
+    this.logging = rxq.logging;
+    this.put(h, 0, hdrLen);
+    // Frame bytes: the TX readable segments after the header.
+    let skip = hdrLen;
+    for (let i = 0; i < t.readable.length && this.ci < count; i++) {
+      const s = t.readable[i];
+      if (skip >= s.len) {
+        skip -= s.len;
+        continue;
+      }
+      this.put(s.host, s.hostOffset + skip, s.len - skip);
+      skip = 0;
+    }
+    // Return the chain being filled, then any gathered but unused ones with length 0.
+    for (; this.ci < count; this.ci++) {
+      rxq.pushUsed(this.rx[this.ci], this.written);
+      this.written = 0;
+    }
+    this.rxq = undefined;
+    return true;
+  }
+
+  /** Copies `len` bytes from `src[at..]` into the RX chains at the cursor; returns bytes copied. */
+  private put(src: Uint8Array, at: number, len: number): number {
+    const rxq = this.rxq!;
+    let chain = this.rx[this.ci];
+    let done = 0;
+    while (done < len) {
+      const w = chain.writable;
+      while (this.si < w.length && this.soff === w[this.si].len) {
+        this.si++;
+        this.soff = 0;
+      }
+      if (this.si === w.length) {
+        rxq.pushUsed(chain, this.written);
+        this.written = 0;
+        if (++this.ci === this.count) return done;
+        chain = this.rx[this.ci];
+        this.si = 0;
+        this.soff = 0;
+        continue;
+      }
+      const seg = w[this.si];
+      const k = Math.min(len - done, seg.len - this.soff);
+      const dst = seg.hostOffset + this.soff;
+      if (src === seg.host) seg.host.copyWithin(dst, at + done, at + done + k);
+      else seg.host.set(src.subarray(at + done, at + done + k), dst);
+      if (this.logging) rxq.logWrite(seg.addr + this.soff, k);
+      this.soff += k;
+      this.written += k;
+      done += k;
+    }
+    return done;
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * Everything one vhost-user session of the reference back-end knows: negotiated features,
+ * owner, memory table, dirty log, inflight area, device status and per-ring state. One object
+ * per connection; {@link SessionState.reset} releases every fd and mapping it holds, which is
+ * what a disconnect does (VU-SESS-003: a new connection starts with no memory table, no ring
+ * state and no fds of the old one).
+ *
+ * OWNERSHIP: every fd stored here (kick/call/err, log, inflight) belongs to this object and is
+ * closed on replacement and on reset. Kick fds may be watched by the ring engine's poll on the
+ * thread pool, so they are closed through {@link SessionState.retireFd}, which defers the close
+ * until no poll is pending (native rule: never close an fd under a pending async call).
+ * @module
+ */
+import { closeFd } from '../../native/index.js';
+import {
+  ProtocolFeature, VHOST_F_LOG_ALL, VHOST_USER_F_PROTOCOL_FEATURES, VirtioFeature, hasFeature,
+  type payloads,
+} from '../wire/index.js';
+import type { MappedGuestMemory } from '../memory/index.js';
+import type { ActiveQueue } from './active-queue.js';
+import type { DirtyLog } from './dirty-log.js';
+import type { InflightArea } from './inflight.js';
+
+/** Per-ring state as the front-end set it (vhost-user.rst "Ring states"). */
+export interface RingState {
+  /** Ring index. */
+  readonly index: number;
+  /** SET_VRING_NUM. */
+  num: number | undefined;
+  /** SET_VRING_ADDR, as received (QVAs). */
+  addr: payloads.VringAddr | undefined;
+  /** SET_VRING_BASE's raw `num` (split: next avail index; packed: §3.3 encoding), if sent. */
+  base: number | undefined;
+  /** Kick eventfd; undefined with no fd (NOFD: the back-end polls, VU-FD-002). */
+  kickFd: number | undefined;
+  /** Call eventfd; undefined with no fd (NOFD: no notifications, VU-FD-003). */
+  callFd: number | undefined;
+  /** Error eventfd. */
+  errFd: number | undefined;
+  /** SET_VRING_ENABLE's last value (rings begin disabled, VU-RING-001). */
+  enabled: boolean;
+  /** Started by SET_VRING_KICK; stopped by GET_VRING_BASE (VU-RING-002/003). */
+  started: boolean;
+  /** The live queue while started and translatable. */
+  queue: ActiveQueue | undefined;
+  /** Why the started ring cannot run (bad addresses, unparsable packed chain); cleared on reconfiguration. */
+  broken: string | undefined;
+}
+
+/** A violation report: requirement id, detail, ring. */
+export interface Violation {
+  readonly rule: string;
+  readonly detail: string;
+  readonly ring?: number;
+}
+
+/** Something that happened in the session, for the one-line-per-event log. */
+export interface SessionEvent {
+  readonly event: string;
+  readonly detail?: string;
+  readonly [key: string]: unknown;
+}
+
+/** Callbacks a session reports through. */
+export interface SessionObserver {
+  /** A driver-side violation. */
+  violation?(v: Violation): void;
+  /** A session event (ring started, memory table, error answered …). */
+  event?(e: SessionEvent): void;
+}
+
+const newRing = (index: number): RingState => ({
+  index, num: undefined, addr: undefined, base: undefined, kickFd: undefined, callFd: undefined,
+  errFd: undefined, enabled: false, started: false, queue: undefined, broken: undefined,
+});
+
+/** The state of one session. */
+export class SessionState {
+  /** Virtio features acked by SET_FEATURES. */
+  features = 0n;
+  /** Whether SET_FEATURES arrived. */
+  featuresSet = false;
+  /** Protocol features acked by SET_PROTOCOL_FEATURES. */
+  protocolFeatures = 0n;
+  /** SET_OWNER seen. */
+  owner = false;
+  /** Device status (SET_STATUS / GET_STATUS). */
+  status = 0;
+  /** The memory table, once one arrived. */
+  memory: MappedGuestMemory | undefined;
+  /** The dirty log (SET_LOG_BASE). */
+  log: DirtyLog | undefined;
+  /** SET_LOG_FD's eventfd. */
+  logFd: number | undefined;
+  /** The inflight area (GET/SET_INFLIGHT_FD). */
+  inflight: InflightArea | undefined;
+  /** The rings. */
+  readonly rings: RingState[];
+  /** Violations seen in this session. */
+  violationCount = 0;
+  /** Features SET_FEATURES must include (e.g. RING_PACKED for `--packed`). */
+  requiredFeatures = 0n;
+  #fdRetirer: ((fd: number) => void) | undefined;
+
+  constructor(
+    /** Features GET_FEATURES offers. */
+    readonly offeredFeatures: bigint,
+    /** Protocol features GET_PROTOCOL_FEATURES offers. */
+    readonly offeredProtocolFeatures: bigint,
+    maxQueues: number,
+    /** Where violations and events go. */
+    readonly observer: SessionObserver = {},
+  ) {
+    this.rings = Array.from({ length: maxQueues }, (_, i) => newRing(i));
+  }
+
+  /** Whether protocol feature `bit` is in force. */
+  hasProtocolFeature(bit: number): boolean {
+    return hasFeature(this.protocolFeatures, bit);
+  }
+
+  /** Whether virtio feature `bit` is acked. */
+  hasFeature(bit: number): boolean {
+    return hasFeature(this.features, bit);
+  }
+
+  /** REPLY_ACK in force: ack-type requests with NEED_REPLY get a u64 answer. */
+  get replyAck(): boolean {
+    return this.hasProtocolFeature(ProtocolFeature.REPLY_ACK);
+  }
+
+  /**
+   * Whether ring enable state is governed by SET_VRING_ENABLE: bit 30 acked in SET_FEATURES.
+   * Without it every started ring is enabled (VU-FEAT-003, FEAT-009).
+   */
+  get enableByMessage(): boolean {
+    return this.featuresSet && this.hasFeature(VHOST_USER_F_PROTOCOL_FEATURES);
+  }
+
+  /** Whether ring `r` is enabled in effect. */
+  isEnabled(r: RingState): boolean {
+    return this.enableByMessage ? r.enabled : true;
+  }
+
+  /** Dirty logging in force: LOG_ALL acked and a log mapped. */
+  get logging(): boolean {
+    return this.log !== undefined && this.hasFeature(VHOST_F_LOG_ALL);
+  }
+
+  /** Packed rings negotiated. */
+  get packed(): boolean {
+    return this.hasFeature(VirtioFeature.RING_PACKED);
+  }
+
+  /** The ring `index`, or undefined when out of range (VU-RING-013). */
+  ring(index: number): RingState | undefined {
+    return Number.isInteger(index) && index >= 0 && index < this.rings.length ? this.rings[index] : undefined;
+  }
+
+  /** Reports a violation. */
+  violation(rule: string, detail: string, ring?: number): void {
+    this.violationCount++;
+    this.observer.violation?.({ rule, detail, ...(ring === undefined ? {} : { ring }) });
+  }
+
+  /** Reports a session event. */
+  event(event: string, fields: Omit<SessionEvent, 'event'> = {}): void {
+    this.observer.event?.({ event, ...fields });
+  }
+
+  /** Installs who closes kick fds (the ring engine, which may be polling them). */
+  setFdRetirer(retire: ((fd: number) => void) | undefined): void {
+    this.#fdRetirer = retire;
+  }
+
+  /** Closes `fd` now, or as soon as no pending poll watches it. */
+  retireFd(fd: number | undefined): void {
+    if (fd === undefined) return;
+    if (this.#fdRetirer) this.#fdRetirer(fd);
+    else closeQuietly(fd);
+  }
+
+  /** Stops ring `r` (no more processing) and forgets its live queue. */
+  stopRing(r: RingState): void {
+    if (r.queue !== undefined) {
+      r.queue.flush();
+      r.queue.release();
+    }
+    r.queue = undefined;
+    r.started = false;
+  }
+
+  /** Resets one ring to its initial state, closing its fds. */
+  resetRing(r: RingState): void {
+    this.stopRing(r);
+    this.retireFd(r.kickFd);
+    closeQuietly(r.callFd);
+    closeQuietly(r.errFd);
+    Object.assign(r, newRing(r.index));
+  }
+
+  /** Everything back to the state of a fresh connection; closes every fd and mapping. */
+  reset(): void {
+    for (const r of this.rings) this.resetRing(r);
+    this.memory?.close();
+    this.memory = undefined;
+    this.log?.close();
+    this.log = undefined;
+    closeQuietly(this.logFd);
+    this.logFd = undefined;
+    this.inflight?.close();
+    this.inflight = undefined;
+    this.features = 0n;
+    this.featuresSet = false;
+    this.protocolFeatures = 0n;
+    this.owner = false;
+    this.status = 0;
+  }
+}
+
+/** Closes an fd we own, ignoring one that is already gone. */
+export function closeQuietly(fd: number | undefined): void {
+  if (fd === undefined || fd < 0) return;
+  try {
+    closeFd(fd);
+  } catch {
+    // Already closed: nothing to release.
+  }
+}
