@@ -2,9 +2,8 @@
  * A vhost-user connection: framing of 12-byte-header messages and their file descriptors over a
  * unix stream socket (vhost-user.rst "Communication"), on top of `native/`.
  *
- * fds travel as SCM_RIGHTS with the bytes of a message; the spec (T1) says a front-end attaches
- * them to the sendmsg carrying the header's first byte, so every fd that arrives while a message
- * is being read belongs to that message.
+ * fds travel as SCM_RIGHTS with the bytes of a message; {@link FrameBuffer} assigns each batch to
+ * the frame it came with.
  *
  * A broken connection stays broken: after the first fatal error (peer closed, malformed frame,
  * socket error) every call fails fast with that original error, like rust-vmm's `set_failed`.
@@ -15,9 +14,9 @@ import {
   acceptAsync, closeFd, isNativeError, recvMsgAsync, sendMsg, shutdownFd, unixConnect, unixListen,
 } from '../../native/index.js';
 import {
-  HEADER_SIZE, MalformedMessageError, PeerDisconnectedError, TimeoutError, decodeHeader, encodeRaw,
-  requestName, type RawMessage,
+  MalformedMessageError, PeerDisconnectedError, TimeoutError, encodeRaw, requestName, type RawMessage,
 } from '../wire/index.js';
+import { FrameBuffer } from './frame-buffer.js';
 
 /** Largest payload accepted from a peer before the frame is declared malformed (the biggest
  *  payload of the spec is GET_SHMEM_CONFIG's 2056 bytes; leave room for config space). */
@@ -36,8 +35,7 @@ export interface ConnectionOptions {
 
 /** One end of a vhost-user unix socket. */
 export class Connection {
-  private pending: Uint8Array = new Uint8Array(0);
-  private pendingFds: number[] = [];
+  private readonly frames = new FrameBuffer();
   private failure: Error | undefined;
   private closed = false;
   /** A receive in flight on the thread pool; the fd must not be closed under it (its number could be reused). */
@@ -126,22 +124,21 @@ export class Connection {
         for (const fd of got.fds) closeFd(fd);
         throw new PeerDisconnectedError('connection closed locally', { request: this.nameOf(awaiting) });
       }
-      this.pendingFds.push(...got.fds);
       if (got.data.length === 0) {
-        const partial = this.pending.length > 0 ? ` after ${this.pending.length} bytes of a message` : '';
+        for (const fd of got.fds) closeFd(fd);
+        const partial = this.frames.bufferedBytes > 0 ? ` after ${this.frames.bufferedBytes} bytes of a message` : '';
         throw this.fail(new PeerDisconnectedError(
           `peer closed the connection${partial}${awaiting !== undefined ? ` while awaiting the reply to ${this.requestName(awaiting)}` : ''}`,
           { request: this.nameOf(awaiting) },
         ));
       }
-      this.pending = this.pending.length === 0 ? got.data : concat(this.pending, got.data);
+      this.frames.push(got.data, got.fds);
     }
   }
 
   /** Whether a complete message is already buffered (no socket read needed). */
-  hasBufferedMessage(): boolean {
-    if (this.pending.length < HEADER_SIZE) return false;
-    return this.pending.length >= HEADER_SIZE + decodeHeader(this.pending).size;
+  hasBufferedBytes(): boolean {
+    return this.frames.bufferedBytes > 0;
   }
 
   /** Half-closes the write side (the peer sees EOF) while fds stay open. */
@@ -155,8 +152,7 @@ export class Connection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const fd of this.pendingFds) closeFd(fd);
-    this.pendingFds = [];
+    this.frames.closeFds();
     if (this.receiving) {
       // Wake the pending recvmsg with EOF, and close only once it has returned.
       try { shutdownFd(this.fd); } catch { /* not connected any more */ }
@@ -168,21 +164,15 @@ export class Connection {
   }
 
   private takeFrame(awaiting?: number): RawMessage | undefined {
-    if (this.pending.length < HEADER_SIZE) return undefined;
-    const header = decodeHeader(this.pending);
-    if (header.size > this.maxPayload) {
+    const framed = this.frames.take(this.maxPayload);
+    if (framed === undefined) return undefined;
+    if (framed.kind === 'oversize') {
+      const { header } = framed;
       throw this.fail(new MalformedMessageError(
         `${this.requestName(header.request)} claims a ${header.size}-byte payload (limit ${this.maxPayload})${awaiting !== undefined ? ` in reply to ${this.requestName(awaiting)}` : ''}`,
-        { raw: this.pending.slice(0, HEADER_SIZE) },
       ));
     }
-    const total = HEADER_SIZE + header.size;
-    if (this.pending.length < total) return undefined;
-    const body = this.pending.slice(HEADER_SIZE, total);
-    this.pending = this.pending.subarray(total);
-    const fds = this.pendingFds;
-    this.pendingFds = [];
-    return { request: header.request, flags: header.flags, size: header.size, body, fds };
+    return framed.message;
   }
 
   private timeout(timeoutMs: number, awaiting?: number): TimeoutError {
@@ -234,11 +224,4 @@ export class Listener {
     this.closed = true;
     closeFd(this.fd);
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }

@@ -11,7 +11,8 @@
  * @module
  */
 import { closeFd, isNativeError, recvMsgAsync, sendMsg, shutdownFd } from '../../native/index.js';
-import { HEADER_SIZE, decodeHeader, encodeRaw, type Header, type RawMessage } from '../wire/index.js';
+import { encodeRaw, type Header, type RawMessage } from '../wire/index.js';
+import { FrameBuffer } from './frame-buffer.js';
 
 /** Largest payload a frame may announce before the stream gives up on it (64 KiB). */
 export const STREAM_MAX_PAYLOAD = 64 * 1024;
@@ -39,11 +40,8 @@ export interface MessageStreamOptions {
 
 /** Frame reader and reply writer over one connected unix socket. */
 export class MessageStream {
-  private pending: Uint8Array = new Uint8Array(0);
-  // fds by the receive that brought them: `end` is the stream offset just past that receive's bytes.
-  private fdBatches: { end: number; fds: number[] }[] = [];
+  private readonly frames = new FrameBuffer();
   // Stream offset of pending[0].
-  private consumed = 0;
   private receiving: Promise<unknown> | undefined;
   private closed = false;
   private readonly maxPayload: number;
@@ -67,7 +65,7 @@ export class MessageStream {
     for (;;) {
       const framed = this.takeFrame();
       if (framed !== undefined) return framed;
-      if (this.closed) return { kind: 'eof', partialBytes: this.pending.length };
+      if (this.closed) return { kind: 'eof', partialBytes: this.frames.bufferedBytes };
       const left = deadline - Date.now();
       if (left <= 0) return { kind: 'idle' };
       let got;
@@ -79,20 +77,19 @@ export class MessageStream {
         });
       } catch (err) {
         if (isNativeError(err) && err.kind === 'retryable') return { kind: 'idle' };
-        if (isNativeError(err) && err.kind === 'broken') return { kind: 'eof', partialBytes: this.pending.length };
+        if (isNativeError(err) && err.kind === 'broken') return { kind: 'eof', partialBytes: this.frames.bufferedBytes };
         return { kind: 'error', error: err instanceof Error ? err : new Error(String(err)) };
       }
       if (this.closed) {
         // OWNERSHIP: closed while we waited; nobody will take these.
         for (const fd of got.fds) closeQuietly(fd);
-        return { kind: 'eof', partialBytes: this.pending.length };
+        return { kind: 'eof', partialBytes: this.frames.bufferedBytes };
       }
       if (got.data.length === 0) {
         for (const fd of got.fds) closeQuietly(fd);
-        return { kind: 'eof', partialBytes: this.pending.length };
+        return { kind: 'eof', partialBytes: this.frames.bufferedBytes };
       }
-      this.pending = this.pending.length === 0 ? got.data : concat(this.pending, got.data);
-      if (got.fds.length > 0) this.fdBatches.push({ end: this.consumed + this.pending.length, fds: got.fds });
+      this.frames.push(got.data, got.fds);
     }
   }
 
@@ -111,8 +108,7 @@ export class MessageStream {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const b of this.fdBatches) for (const fd of b.fds) closeQuietly(fd);
-    this.fdBatches = [];
+    this.frames.closeFds();
     const fd = this.fd;
     if (this.receiving !== undefined) {
       // Never close under a pending recvmsg: wake it with EOF first, close once it returned.
@@ -128,21 +124,7 @@ export class MessageStream {
   }
 
   private takeFrame(): StreamEvent | undefined {
-    if (this.pending.length < HEADER_SIZE) return undefined;
-    const header = decodeHeader(this.pending);
-    if (header.size > this.maxPayload) return { kind: 'oversize', header };
-    const total = HEADER_SIZE + header.size;
-    if (this.pending.length < total) return undefined;
-    const body = this.pending.slice(HEADER_SIZE, total);
-    this.pending = this.pending.subarray(total);
-    this.consumed += total;
-    // Which frame owns which fds: Linux ends a stream recvmsg after the segment that carried fds,
-    // and the sender attaches them to the sendmsg holding the header's first byte, so a batch
-    // belongs to the frame in which its receive ended. Several messages sent back to back
-    // without waiting (virtio-user does) arrive in one read, fds on the last of them.
-    const fds: number[] = [];
-    while (this.fdBatches.length > 0 && this.fdBatches[0].end <= this.consumed) fds.push(...this.fdBatches.shift()!.fds);
-    return { kind: 'message', message: { request: header.request, flags: header.flags, size: header.size, body, fds } };
+    return this.frames.take(this.maxPayload);
   }
 }
 
@@ -152,11 +134,4 @@ function closeQuietly(fd: number): void {
   } catch {
     // Already closed: nothing to release.
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
