@@ -54,6 +54,7 @@ export async function withSession<T>(o: SessionCliOptions, body: (s: FrontendSes
     }
   } catch (err) {
     closeListener(listener, o.socket);
+    if (err instanceof UsageError) throw err;
     throw new PeerUnreachableError(`cannot reach a back-end on ${o.socket}: ${(err as Error).message}`, { cause: err });
   }
   try {
