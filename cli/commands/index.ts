@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { register as backend } from './backend.js';
+import { register as conformance } from './conformance.js';
 import { register as probe } from './probe.js';
 import { register as report } from './report.js';
 import { register as traffic } from './traffic.js';
@@ -20,4 +21,5 @@ export const commands: RegisterCommand[] = [
   backend,
   report,
   fuzz,
+  conformance,
 ];

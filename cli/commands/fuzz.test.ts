@@ -1,0 +1,88 @@
+import { Command } from 'commander';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureTargets, target } from '../../fuzz/ffi/__test-helpers__/targets.js';
+import { writeRepro } from '../../fuzz/replay/repro.js';
+import { UsageError } from '../exit.js';
+import { registerFuzz } from './fuzz.js';
+
+beforeAll(ensureTargets, 60_000);
+const dir = mkdtempSync(join(tmpdir(), 'vhl-cli-fuzz-'));
+
+/** Runs `vhostlab ARGS` with only `fuzz` registered, as cli/main.ts wires it. */
+async function run(...args: string[]): Promise<{ stdout: string; stderr: string; exitCode: number; error?: unknown }> {
+  const r = { stdout: '', stderr: '', exitCode: 0, error: undefined as unknown };
+  const program = new Command().name('vhostlab').exitOverride().configureOutput({ writeOut: (s) => (r.stdout += s), writeErr: (s) => (r.stderr += s) });
+  registerFuzz(program, { stdout: (s) => (r.stdout += s), stderr: (s) => (r.stderr += s), setExitCode: (c) => (r.exitCode = c) });
+  try {
+    await program.parseAsync(['node', 'vhostlab', ...args]);
+  } catch (err) {
+    r.error = err;
+  }
+  return r;
+}
+
+describe('vhostlab fuzz ffi', () => {
+  it('exits 1 with the reproducer path when it finds a crash, and --replay reproduces it', async () => {
+    const out = join(dir, 'found');
+    const r = await run('fuzz', 'ffi', '--target', target('libvu_parser.so'), '--input', 'bytes', '--seed', '3', '--runs', '300000', '--out', out);
+    expect(r.error).toBeUndefined();
+    expect(r.exitCode).toBe(1);
+    const path = /reproducer: (\S+)/.exec(r.stdout)?.[1];
+    expect(path).toContain(out);
+    expect(r.stderr).toMatch(/execs\/s/);
+    const replay = await run('fuzz', '--replay', path!, '--json');
+    expect(replay.exitCode).toBe(1);
+    expect(JSON.parse(replay.stdout)).toMatchObject({ kind: 'ffi', reproduced: true, sameFailure: true });
+  });
+
+  it('exits 0 and prints the rate when nothing is found; --json prints one document', async () => {
+    const r = await run('fuzz', 'ffi', '--target', target('libsafe.so'), '--runs', '2000', '--seed', '1', '--json');
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ found: false, seed: 1, searchExecs: 2000, input: { mode: 'structured' } });
+  });
+
+  it('exits 3 when the target cannot be loaded', async () => {
+    expect((await run('fuzz', 'ffi', '--target', join(dir, 'missing.so'))).exitCode).toBe(3);
+    const notElf = join(dir, 'not-elf.so');
+    writeFileSync(notElf, 'hello');
+    const r = await run('fuzz', 'ffi', '--target', notElf, '--runs', '10');
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain(notElf);
+  });
+
+  it.each([
+    [['--input', 'words'], /--input must be structured or bytes/],
+    [['--runs', '10', '--time', '1'], /--runs or --time, not both/],
+    [['--runs', 'many'], /--runs wants a whole number/],
+  ])('rejects bad usage %j', async (extra, message) => {
+    const r = await run('fuzz', 'ffi', '--target', target('libsafe.so'), ...extra);
+    expect(r.error).toBeInstanceOf(UsageError);
+    expect((r.error as Error).message).toMatch(message);
+  });
+});
+
+describe('vhostlab fuzz --replay', () => {
+  it('rejects a corrupt reproducer with a clear usage error', async () => {
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{ "schema": "vhostlab.repro/v1", "kind": "ffi"');
+    const r = await run('fuzz', '--replay', bad);
+    expect(r.error).toBeInstanceOf(UsageError);
+    expect((r.error as Error).message).toMatch(/bad\.json: not a valid vhostlab reproducer: not JSON/);
+  });
+
+  it('answers "not supported yet" for kinds without a replayer', async () => {
+    const file = writeRepro(join(dir, 'proto'), {
+      kind: 'protocol', seed: 1, path: '0', target: 'x', input: Uint8Array.of(1), failure: { kind: 'hang', summary: 'no answer' },
+    });
+    const r = await run('fuzz', '--replay', file);
+    expect(r.error).toBeInstanceOf(UsageError);
+    expect((r.error as Error).message).toMatch(/'protocol' reproducers is not supported yet/);
+  });
+
+  it('needs a fuzzer name or --replay', async () => {
+    expect((await run('fuzz')).error).toBeInstanceOf(UsageError);
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * `vhostlab fuzz`: the fuzzer group. One file per sub-command under `fuzz/` (`ffi` now;
+ * `protocol`, `reconnect`, `memory` register the same way), plus `--replay FILE` on the group,
+ * which replays any reproducer by its kind.
+ * @module
+ */
+import type { Command } from 'commander';
+import { registerFfi } from './fuzz/ffi.js';
+import { processIo, type FuzzIo } from './fuzz/io.js';
+import { runReplay, type ReplayCliOptions } from './fuzz/replay.js';
+import { UsageError } from '../exit.js';
+
+/** Sub-command registrars of the group; add a line per fuzzer. */
+const SUBCOMMANDS: ((fuzz: Command, io: FuzzIo) => void)[] = [registerFfi];
+
+/** Registers `fuzz` writing through `io`. */
+export function registerFuzz(program: Command, io: FuzzIo): Command {
+  // The group's --target/--asan/--json (for --replay) share names with sub-command options: the
+  // group must stop parsing at its sub-command, and commander wants the program to do the same
+  // (it has no options of its own but -h/-V; report.ts does this too).
+  program.enablePositionalOptions();
+  const fuzz = program
+    .command('fuzz')
+    .description('fuzz back-ends, front-ends and native targets; replay reproducers')
+    .enablePositionalOptions()
+    .option('--replay <file>', 'replay a reproducer written by any fuzzer')
+    .option('--target <lib.so>', 'with --replay (ffi): run this library instead of the recorded one')
+    .option('--asan', 'with --replay (ffi): the library is ASan-built (default: detected)')
+    .option('--json', 'with --replay: print one JSON document on stdout')
+    .addHelpText('after', `
+Replay exit codes: 1 the failure still happens, 0 it no longer does, 2 unreadable file or
+unsupported kind, 3 the target cannot be loaded.`)
+    .action(async (o: Partial<ReplayCliOptions>) => {
+      if (o.replay === undefined) throw new UsageError('fuzz: name a fuzzer (ffi, …) or give --replay FILE');
+      await runReplay(o as ReplayCliOptions, io);
+    });
+  for (const register of SUBCOMMANDS) register(fuzz, io);
+  return fuzz;
+}
+
+/** Registers `fuzz` on the real process. */
+export function register(program: Command): void {
+  registerFuzz(program, processIo);
+}

@@ -1,0 +1,56 @@
+/**
+ * Turns how a worker ended (exit code, signal, stderr, time-out) into a {@link ReproFailure} and a
+ * short signature. Shrinking keeps a candidate only when its signature equals the original's, so a
+ * deep bug is never "shrunk" into a different, shallower one (libFuzzer's minimiser makes the
+ * same distinction by crash type).
+ * @module
+ */
+import type { ReproFailure } from '../replay/repro.js';
+
+/** How much of the worker's stderr a failure keeps (the sanitizer report is at the end). */
+export const STDERR_KEEP = 8 * 1024;
+
+/** What the parent saw when a worker ended or stopped answering. */
+export interface WorkerEnd {
+  /** Exit code, or null when a signal ended it. */
+  readonly code: number | null;
+  /** Signal name, or null. */
+  readonly signal: NodeJS.Signals | null;
+  /** Tail of stderr. */
+  readonly stderr: string;
+  /** True when the parent killed it for not answering in time. */
+  readonly timedOut: boolean;
+}
+
+/** A classified failure plus its signature. */
+export interface ClassifiedFailure {
+  readonly failure: ReproFailure;
+  /** Stable short form, e.g. `crash:AddressSanitizer:SEGV`, `crash:SIGSEGV`, `hang`. */
+  readonly signature: string;
+}
+
+// "==123==ERROR: AddressSanitizer: stack-buffer-overflow on address …"
+const SANITIZER = /ERROR: (\w+Sanitizer): ([\w-]+)/;
+
+/** Classifies a worker end. */
+export function classifyEnd(end: WorkerEnd): ClassifiedFailure {
+  const stderr = end.stderr.slice(-STDERR_KEEP).trim();
+  const withStderr = stderr === '' ? {} : { stderr };
+  if (end.timedOut) {
+    return { failure: { kind: 'hang', summary: 'no answer within the time-out', ...withStderr }, signature: 'hang' };
+  }
+  const san = SANITIZER.exec(stderr);
+  const exit = end.code !== null ? { exitCode: end.code } : {};
+  const signal = end.signal !== null ? { signal: end.signal } : {};
+  if (san) {
+    const summary = `${san[1]}: ${san[2]}`;
+    return { failure: { kind: 'crash', summary, ...signal, ...exit, ...withStderr }, signature: `crash:${san[1]}:${san[2]}` };
+  }
+  if (end.signal !== null) {
+    return { failure: { kind: 'crash', summary: `signal ${end.signal}`, signal: end.signal, ...withStderr }, signature: `crash:${end.signal}` };
+  }
+  return {
+    failure: { kind: 'exit', summary: `target exited with code ${end.code ?? '?'}`, ...exit, ...withStderr },
+    signature: `exit:${end.code ?? '?'}`,
+  };
+}

@@ -1,0 +1,426 @@
+/**
+ * `fuzz ffi`: property-based fuzzing of a libFuzzer-ABI shared library (`int
+ * LLVMFuzzerTestOneInput(const uint8_t *, size_t)`) running in a worker process.
+ *
+ * Phases:
+ * 1. corpus — every file of `corpusDir` (raw inputs, or reproducer JSON) runs first.
+ * 2. search — `fc.check` over the input arbitrary. The property queues each input and returns at
+ *    once; every `batchSize` inputs one batch goes to the worker, and the property awaits the
+ *    verdict of the batch before it, so the worker runs batch n while fast-check generates batch
+ *    n+1 (two cores, two processes busy). A failed batch stops the check (`endOnFailure`).
+ * 3. locate — the failed batch runs again, one input per round trip, in a fresh worker: the input
+ *    that kills it is the culprit, and its run index is its fast-check path.
+ * 4. shrink — `fc.check` again with `{seed, path: runIndex}`: fast-check regenerates the culprit
+ *    and shrinks it, each candidate run alone (a fresh worker after every crash, one kept warm in
+ *    advance). A candidate counts as failing only with the same failure signature.
+ * 5. report — the shrunk input, its path and the failure go into a `vhostlab.repro/v1` file.
+ *
+ * Batching is what makes the rate: one IPC round trip costs tens of microseconds, a call into the
+ * target well under one.
+ * @module
+ */
+import fc from 'fast-check';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readRepro, reproBytes, writeRepro, type ReproFailure } from '../replay/repro.js';
+import { findAsanRuntime, isAsanLibrary } from './asan.js';
+import { TargetChild, type ChildOptions } from './child.js';
+import { classifyEnd, type ClassifiedFailure } from './failure.js';
+import { describeStream, inputSpace, type InputModeValue, type InputParams, type InputSpace } from './inputs.js';
+
+/** Options of {@link fuzzFfi}. */
+export interface FfiFuzzOptions {
+  /** Path of the libFuzzer-ABI shared library. */
+  readonly target: string;
+  /** Input space (default `structured`). */
+  readonly mode?: InputModeValue;
+  /** Overrides of the input space's parameters. */
+  readonly inputParams?: Partial<Omit<InputParams, 'mode'>>;
+  /** fast-check seed (default: random, reported in the result). */
+  readonly seed?: number;
+  /** Most inputs to generate (default 100 000 when `timeMs` is not given either). */
+  readonly runs?: number;
+  /** Time budget of the search phase in ms. */
+  readonly timeMs?: number;
+  /** Where the reproducer goes; none is written when absent. */
+  readonly outDir?: string;
+  /** Corpus folder: its inputs run first, and a shrunk crash is added to it. */
+  readonly corpusDir?: string;
+  /** Force ASan mode on or off (default: detected from the library). */
+  readonly asan?: boolean;
+  /** ASan runtime to preload (default: found via clang). */
+  readonly asanRuntime?: string;
+  /** Time one input may take before it counts as a hang (default 2000 ms). */
+  readonly hangTimeoutMs?: number;
+  /** Inputs per IPC batch (default 256). */
+  readonly batchSize?: number;
+  /** Shrink the failure (default true). */
+  readonly shrink?: boolean;
+  /** Time budget of shrinking in ms (default 60 000). */
+  readonly shrinkTimeMs?: number;
+  /** Called about every `progressIntervalMs` with counters. */
+  readonly onProgress?: (p: FfiProgress) => void;
+  /** Default 1000 ms. */
+  readonly progressIntervalMs?: number;
+}
+
+/** A progress report. */
+export interface FfiProgress {
+  readonly phase: 'corpus' | 'search' | 'locate' | 'shrink';
+  /** Inputs executed so far, all phases. */
+  readonly execs: number;
+  /** Since the search phase started. */
+  readonly elapsedMs: number;
+  /** Search-phase rate. */
+  readonly execsPerSec: number;
+  /** Shrink steps that kept the failure. */
+  readonly shrinkSteps: number;
+}
+
+/** A failure found by {@link fuzzFfi}. */
+export interface FfiFinding {
+  /** Where it came from: generated (`fuzz`) or a corpus file. */
+  readonly source: 'fuzz' | 'corpus';
+  /** The (shrunk) failing input. */
+  readonly input: Uint8Array;
+  /** The input as first found. */
+  readonly unshrunk: Uint8Array;
+  readonly failure: ReproFailure;
+  /** Failure signature, see failure.ts. */
+  readonly signature: string;
+  /** fast-check seed and replay path of `input` (path is '' for corpus findings). */
+  readonly seed: number;
+  readonly path: string;
+  /** Shrink steps that kept the failure. */
+  readonly shrinkSteps: number;
+  /** Search-phase time and executed inputs until the failure was seen. */
+  readonly timeToFindMs: number;
+  readonly execsToFind: number;
+  /** The reproducer written, when `outDir` was given. */
+  readonly reproPath?: string;
+  /** The corpus file it came from, or the one it was added to. */
+  readonly corpusFile?: string;
+}
+
+/** Result of {@link fuzzFfi}. */
+export interface FfiFuzzResult {
+  readonly target: string;
+  readonly seed: number;
+  readonly params: InputParams;
+  /** True when the target ran with the ASan runtime preloaded. */
+  readonly asan: boolean;
+  /** Inputs executed, all phases. */
+  readonly execs: number;
+  /** From the call to the start of the search (worker start, corpus), in ms. */
+  readonly startupMs: number;
+  /** Inputs executed by the search phase, and its duration and rate. */
+  readonly searchExecs: number;
+  readonly searchMs: number;
+  readonly execsPerSec: number;
+  readonly finding?: FfiFinding;
+}
+
+/** Thrown inside the search property to end `fc.check` at the first failed batch. */
+class StopSearch extends Error {
+  override readonly name = 'StopSearch';
+}
+
+/** Worker options for `opts`: detects ASan and finds its runtime. */
+export function childOptionsFor(opts: Pick<FfiFuzzOptions, 'target' | 'asan' | 'asanRuntime'>): ChildOptions {
+  // A missing file is reported by the worker's loader (exit 3 path), not by the ASan probe.
+  const asan = opts.asan ?? (existsSync(opts.target) && isAsanLibrary(opts.target));
+  return asan ? { target: opts.target, asanRuntime: findAsanRuntime(opts.target, opts.asanRuntime) } : { target: opts.target };
+}
+
+/**
+ * Hands out ready workers. In crash-heavy phases (locate, shrink) it keeps `spares` workers
+ * starting in advance: a worker takes about 100 ms to start (350 ms with ASan), and with two
+ * cores two can start side by side while the current one runs.
+ */
+class WorkerSupply {
+  private readonly spares: Promise<TargetChild>[] = [];
+  constructor(private readonly options: ChildOptions) {}
+
+  /** A ready worker; then tops the spares up to `spares`. */
+  async take(spares: number): Promise<TargetChild> {
+    const next = this.spares.shift() ?? TargetChild.start(this.options);
+    while (this.spares.length < spares) {
+      const s = TargetChild.start(this.options);
+      // Errors surface when the spare is taken; an unused spare's failure is irrelevant.
+      s.catch(() => undefined);
+      this.spares.push(s);
+    }
+    return next;
+  }
+
+  async close(): Promise<void> {
+    const all = this.spares.splice(0);
+    await Promise.all(all.map((s) => s.then((c) => c.close(), () => undefined)));
+  }
+}
+
+/** Spare workers kept starting while crashes are expected. */
+const CRASH_SPARES = 2;
+
+/**
+ * Fuzzes `opts.target`. Resolves with counters and, when something failed, the shrunk finding
+ * (and its reproducer path when `outDir` is set). Throws FfiTargetLoadError when the library
+ * cannot be loaded at all.
+ */
+export async function fuzzFfi(opts: FfiFuzzOptions): Promise<FfiFuzzResult> {
+  const seed = opts.seed ?? (Date.now() ^ (Math.random() * 0x7fffffff)) >>> 0;
+  const space = inputSpace(opts.mode ?? 'structured', opts.inputParams);
+  const childOpts = childOptionsFor(opts);
+  const hangMs = opts.hangTimeoutMs ?? 2_000;
+  const batchSize = Math.max(1, opts.batchSize ?? 256);
+  const runs = opts.runs ?? (opts.timeMs === undefined ? 100_000 : Number.MAX_SAFE_INTEGER);
+  const supply = new WorkerSupply(childOpts);
+  const counters = { execs: 0, searchExecs: 0, shrinkSteps: 0 };
+  let phase: FfiProgress['phase'] = 'corpus';
+  const calledAt = performance.now();
+  let searchStart = performance.now();
+  let searchEnd: number | undefined;
+  let lastProgress = 0;
+  const searchMsNow = (): number => (searchEnd ?? performance.now()) - searchStart;
+  const rate = (): number => {
+    const ms = searchMsNow();
+    return ms > 0 ? (counters.searchExecs * 1000) / ms : 0;
+  };
+  const progress = (force = false): void => {
+    const now = performance.now();
+    if (!opts.onProgress || (!force && now - lastProgress < (opts.progressIntervalMs ?? 1000))) return;
+    lastProgress = now;
+    opts.onProgress({ phase, execs: counters.execs, elapsedMs: now - searchStart, execsPerSec: rate(), shrinkSteps: counters.shrinkSteps });
+  };
+  const base = { target: opts.target, seed, params: space.params, asan: childOpts.asanRuntime !== undefined };
+  const result = (finding?: FfiFinding): FfiFuzzResult => ({
+    ...base,
+    execs: counters.execs,
+    startupMs: searchStart - calledAt,
+    searchExecs: counters.searchExecs,
+    searchMs: searchMsNow(),
+    execsPerSec: rate(),
+    ...(finding ? { finding } : {}),
+  });
+
+  let child: TargetChild = await supply.take(0);
+  try {
+    // 1. corpus
+    const corpus = opts.corpusDir !== undefined ? readCorpus(opts.corpusDir) : [];
+    if (corpus.length > 0) {
+      const hit = await runAndLocate(corpus.map((c) => c.input), child, supply, hangMs, counters);
+      if (hit !== undefined) {
+        const file = corpus[hit.index]!.file;
+        const finding: FfiFinding = {
+          source: 'corpus', input: corpus[hit.index]!.input, unshrunk: corpus[hit.index]!.input, failure: hit.failure.failure,
+          signature: hit.failure.signature, seed, path: '', shrinkSteps: 0, timeToFindMs: 0, execsToFind: counters.execs, corpusFile: file,
+        };
+        return result(report(finding, opts, space));
+      }
+      if (!child.alive) child = await supply.take(0);
+    }
+
+    // 2. search
+    phase = 'search';
+    searchStart = performance.now();
+    let runIndex = 0;
+    let batch: Uint8Array[] = [];
+    let batchStart = 0;
+    const inflight: { start: number; inputs: Uint8Array[]; verdict: ReturnType<TargetChild['submit']> }[] = [];
+    let failedBatch: { start: number; inputs: Uint8Array[]; failure: ClassifiedFailure; atMs: number } | undefined;
+    const batchTimeout = (n: number): number => hangMs + n; // + 1 ms per input of slack for slow targets
+    const flush = (): void => {
+      if (batch.length === 0) return;
+      inflight.push({ start: batchStart, inputs: batch, verdict: child.submit(batch, batchTimeout(batch.length)) });
+      batchStart = runIndex;
+      batch = [];
+    };
+    const settleOldest = async (): Promise<void> => {
+      const b = inflight.shift()!;
+      const v = await b.verdict;
+      if (v.status === 'ok') {
+        counters.execs += b.inputs.length;
+        counters.searchExecs += b.inputs.length;
+        return;
+      }
+      // 'lost' cannot happen for the oldest batch (the worker runs them in order); treat as failed.
+      failedBatch = {
+        start: b.start,
+        inputs: b.inputs,
+        failure: classifyEnd(v.status === 'failed' ? v.end : { code: null, signal: null, stderr: '', timedOut: false }),
+        atMs: performance.now() - searchStart,
+      };
+      throw new StopSearch('failure found');
+    };
+    const property = fc.asyncProperty(space.arbitrary, async (input) => {
+      batch.push(input);
+      runIndex++;
+      if (batch.length >= batchSize) {
+        flush();
+        while (inflight.length > 1) await settleOldest();
+        progress();
+      }
+      return true;
+    });
+    const check = await fc.check(property, {
+      seed,
+      numRuns: runs,
+      endOnFailure: true,
+      ...(opts.timeMs !== undefined ? { interruptAfterTimeLimit: opts.timeMs, markInterruptAsFailure: false } : {}),
+    });
+    if (failedBatch === undefined) {
+      if (check.failed && !(check.errorInstance instanceof StopSearch)) throw check.errorInstance ?? new Error('fast-check failed without an error');
+      try {
+        flush();
+        while (inflight.length > 0) await settleOldest();
+      } catch (e) {
+        if (!(e instanceof StopSearch)) throw e;
+      }
+    }
+    searchEnd = performance.now();
+    progress(true);
+    if (failedBatch === undefined) return result();
+    const fb: { start: number; inputs: Uint8Array[]; failure: ClassifiedFailure; atMs: number } = failedBatch;
+    // Batches sent after the failed one never ran; the failed one is counted once located.
+
+    // 3. locate
+    phase = 'locate';
+    await child.close();
+    const hit = await locate(fb.inputs, supply, hangMs, counters);
+    if (hit === undefined) {
+      // Not reproducible one at a time (state carried between inputs, or a flaky target): report
+      // the whole batch's first input position unknown, keep the original failure.
+      const unshrunk = fb.inputs[0]!;
+      const finding: FfiFinding = {
+        source: 'fuzz', input: unshrunk, unshrunk, failure: { ...fb.failure.failure, summary: `${fb.failure.failure.summary} (not reproducible alone)` },
+        signature: fb.failure.signature, seed, path: String(fb.start), shrinkSteps: 0, timeToFindMs: fb.atMs, execsToFind: fb.start + fb.inputs.length,
+      };
+      return result(report(finding, opts, space));
+    }
+    const culpritRun = fb.start + hit.index;
+    const unshrunk = fb.inputs[hit.index]!;
+    saveInFlight(opts.outDir, unshrunk);
+    let best = { input: unshrunk, failure: hit.failure, path: String(culpritRun) };
+
+    // 4. shrink
+    if (opts.shrink ?? true) {
+      phase = 'shrink';
+      let current: TargetChild | undefined;
+      const runOne = async (input: Uint8Array): Promise<ClassifiedFailure | undefined> => {
+        current ??= await supply.take(CRASH_SPARES);
+        const v = await current.submit([input], hangMs);
+        counters.execs++;
+        progress();
+        if (v.status === 'ok') return undefined;
+        current = undefined;
+        return v.status === 'failed' ? classifyEnd(v.end) : undefined;
+      };
+      const shrinkCheck = await fc.check(
+        fc.asyncProperty(space.arbitrary, async (input) => {
+          const f = await runOne(input);
+          if (f !== undefined && f.signature === hit.failure.signature) {
+            counters.shrinkSteps++;
+            best = { input, failure: f, path: best.path };
+            return false;
+          }
+          return true;
+        }),
+        { seed, path: String(culpritRun), numRuns: 1, interruptAfterTimeLimit: opts.shrinkTimeMs ?? 60_000, markInterruptAsFailure: false },
+      );
+      await current?.close();
+      if (shrinkCheck.failed && shrinkCheck.counterexamplePath !== null && shrinkCheck.counterexample !== null) {
+        best = { input: shrinkCheck.counterexample[0], failure: best.failure, path: shrinkCheck.counterexamplePath };
+      }
+    }
+    const finding: FfiFinding = {
+      source: 'fuzz', input: best.input, unshrunk, failure: best.failure.failure, signature: best.failure.signature,
+      seed, path: best.path, shrinkSteps: counters.shrinkSteps, timeToFindMs: fb.atMs, execsToFind: culpritRun + 1,
+    };
+    return result(report(finding, opts, space));
+  } finally {
+    await child.close();
+    await supply.close();
+  }
+}
+
+/**
+ * Runs `inputs` as one batch on `child`; when the worker dies, {@link locate}s the culprit.
+ * Returns its index and failure, or undefined when nothing failed (or nothing failed alone).
+ */
+async function runAndLocate(
+  inputs: readonly Uint8Array[],
+  child: TargetChild,
+  supply: WorkerSupply,
+  hangMs: number,
+  counters: { execs: number },
+): Promise<{ index: number; failure: ClassifiedFailure } | undefined> {
+  const whole = await child.submit(inputs, hangMs + inputs.length);
+  if (whole.status === 'ok') {
+    counters.execs += inputs.length;
+    return undefined;
+  }
+  return locate(inputs, supply, hangMs, counters);
+}
+
+/**
+ * Runs `inputs` one per round trip on a fresh worker until one fails: the worker acknowledges each
+ * input before it gets the next, so the unacknowledged one is the culprit.
+ */
+async function locate(
+  inputs: readonly Uint8Array[],
+  supply: WorkerSupply,
+  hangMs: number,
+  counters: { execs: number },
+): Promise<{ index: number; failure: ClassifiedFailure } | undefined> {
+  const worker = await supply.take(CRASH_SPARES);
+  try {
+    for (let i = 0; i < inputs.length; i++) {
+      const v = await worker.submit([inputs[i]!], hangMs);
+      counters.execs++;
+      if (v.status !== 'ok') {
+        return { index: i, failure: classifyEnd(v.status === 'failed' ? v.end : { code: null, signal: null, stderr: '', timedOut: false }) };
+      }
+    }
+    return undefined;
+  } finally {
+    await worker.close();
+  }
+}
+
+/** Corpus entries: raw files as they are, reproducer JSON files by their input. */
+export function readCorpus(dir: string): { file: string; input: Uint8Array }[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .sort()
+    .map((name) => join(dir, name))
+    .filter((file) => statSync(file).isFile())
+    .map((file) => ({ file, input: file.endsWith('.json') ? reproBytes(readRepro(file)) : new Uint8Array(readFileSync(file)) }));
+}
+
+/** libFuzzer-style raw copy of the culprit, written before shrinking so a killed run keeps it. */
+function saveInFlight(outDir: string | undefined, input: Uint8Array): void {
+  if (outDir === undefined) return;
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, `crash-${createHash('sha1').update(input).digest('hex')}`), input);
+}
+
+/** Writes the reproducer (and the corpus copy) for a finding and returns it with their paths. */
+function report(finding: FfiFinding, opts: FfiFuzzOptions, space: InputSpace): FfiFinding {
+  let out = finding;
+  if (opts.outDir !== undefined) {
+    const reproPath = writeRepro(opts.outDir, {
+      kind: 'ffi', seed: finding.seed, path: finding.path, target: opts.target,
+      params: { ...space.params, source: finding.source, ...(finding.corpusFile ? { corpusFile: finding.corpusFile } : {}) },
+      input: finding.input, messages: describeStream(finding.input), failure: finding.failure,
+    });
+    out = { ...out, reproPath };
+  }
+  if (opts.corpusDir !== undefined && finding.source === 'fuzz') {
+    mkdirSync(opts.corpusDir, { recursive: true });
+    const corpusFile = join(opts.corpusDir, `crash-${createHash('sha1').update(finding.input).digest('hex')}`);
+    writeFileSync(corpusFile, finding.input);
+    out = { ...out, corpusFile };
+  }
+  return out;
+}
