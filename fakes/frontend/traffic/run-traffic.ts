@@ -76,10 +76,10 @@ export async function runTraffic(device: NetDevice, options: TrafficOptions): Pr
 
   // Received-sequence bitmap: duplicates are frames whose bit is already set.
   const seen = new Uint8Array((total >>> 3) + 1);
-  const pairs = device.pairs.map((p) => new PairState(p, size, hdr));
+  const pairs = trafficState(device, hdr);
+  for (const p of pairs) p.size = size;
   const r: TrafficResult = { sent: 0, received: 0, lost: 0, duplicated: 0, reordered: 0, corrupted: 0, violations: [], pps: 0, durationMs: 0 };
 
-  for (const p of pairs) p.postAllRx();
   await warmUp(pairs, options.warmUpTimeoutMs ?? 10_000, size, hdr);
 
   const start = performance.now();
@@ -212,6 +212,21 @@ function finish(r: TrafficResult, pairs: PairState[], start: number, now: number
   };
 }
 
+/**
+ * The traffic state of a device, kept across runs so a device can carry several runs (the RX
+ * buffers stay posted, TX buffers in flight stay owned by the device).
+ */
+const states = new WeakMap<NetDevice, PairState[]>();
+function trafficState(device: NetDevice, hdr: number): PairState[] {
+  let pairs = states.get(device);
+  if (!pairs) {
+    pairs = device.pairs.map((p) => new PairState(p, hdr));
+    for (const p of pairs) p.postAllRx();
+    states.set(device, pairs);
+  }
+  return pairs;
+}
+
 /** Per queue pair: buffers, head↔buffer maps and the hot-loop helpers. */
 class PairState {
   readonly rx;
@@ -232,7 +247,13 @@ class PairState {
   private txFreeTop: number;
   private readonly pair: NetQueuePair;
 
-  constructor(pair: NetQueuePair, private readonly size: number, private readonly hdr: number) {
+  /** Frame size of the current run. */
+  size = 0;
+  /** Frame size each TX buffer was prepared for (0: not yet). */
+  private readonly preparedSize: Int32Array;
+  private readonly txBytes: Uint8Array;
+
+  constructor(pair: NetQueuePair, private readonly hdr: number) {
     this.pair = pair;
     this.rx = pair.rx.driver;
     this.tx = pair.tx.driver;
@@ -245,16 +266,21 @@ class PairState {
     this.rxWords = new Uint32Array(this.rxBytes.buffer, this.rxBytes.byteOffset, this.rxBytes.byteLength >>> 2);
     this.txStride = pair.txBuffers.stride;
     const txBytes = pair.txBuffers.bytes;
+    this.txBytes = txBytes;
+    this.preparedSize = new Int32Array(qsize);
     this.txWords = new Uint32Array(txBytes.buffer, txBytes.byteOffset, txBytes.byteLength >>> 2);
     this.txBaseSum = new Uint32Array(qsize);
     this.txFree = new Int32Array(qsize);
-    for (let b = 0; b < qsize; b++) {
-      const off = b * this.txStride;
-      txBytes.fill(0, off, off + hdr); // virtio-net header: no offloads, num_buffers 0
-      this.txBaseSum[b] = prepareFrame(txBytes.subarray(off + hdr, off + hdr + size), b);
-      this.txFree[b] = qsize - 1 - b;
-    }
+    for (let b = 0; b < qsize; b++) this.txFree[b] = qsize - 1 - b;
     this.txFreeTop = qsize;
+  }
+
+  /** Writes the constant part of TX buffer `buf` for the current frame size. */
+  private prepareTx(buf: number): void {
+    const off = buf * this.txStride;
+    this.txBytes.fill(0, off, off + this.hdr); // virtio-net header: no offloads, num_buffers 0
+    this.txBaseSum[buf] = prepareFrame(this.txBytes.subarray(off + this.hdr, off + this.hdr + this.size), buf);
+    this.preparedSize[buf] = this.size;
   }
 
   get txFreeBufs(): number {
@@ -280,6 +306,7 @@ class PairState {
 
   sendOne(seq: number): void {
     const buf = this.txFree[--this.txFreeTop];
+    if (this.preparedSize[buf] !== this.size) this.prepareTx(buf);
     const off = buf * this.txStride + this.hdr;
     stampFrame(this.txWords, (off + 12) >>> 2, seq, this.txBaseSum[buf]);
     const head = this.tx.addSingle(this.pair.txBuffers.addr + buf * this.txStride, this.hdr + this.size, false);
