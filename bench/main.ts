@@ -19,6 +19,7 @@ type Module = (ctx: BenchContext) => Promise<BenchResult[]>;
 const modules: Record<string, () => Promise<Module>> = {
   traffic: async () => benchTraffic,
   'fuzz-ffi': async () => (await import('./fuzz-ffi.js')).benchFuzzFfi as Module,
+  backend: async () => (await import('./backend.js')).benchBackend,
 };
 
 const { values } = parseArgs({

@@ -5,7 +5,10 @@
  * @module
  */
 import type { Command } from 'commander';
-import { BackendClient, BackendServer, NetLoopbackDevice, type SessionEvent, type Violation } from '../../fakes/backend/index.js';
+import {
+  BackendClient, BackendServer, FAULTS, NetLoopbackDevice, UnknownFaultError, ViolationLog, composeHooks, faultHooks, formatFaultList,
+  strictHooks, type BackendHooks, type SessionEvent, type Violation,
+} from '../../fakes/backend/index.js';
 import { VirtioFeature, featureMask } from '../../fakes/wire/index.js';
 import { ExitCode, UsageError } from '../exit.js';
 
@@ -18,7 +21,9 @@ interface BackendCliOptions {
   jsonLog?: boolean;
   trace?: boolean;
   strict?: boolean;
+  strictChecksums?: boolean;
   violations?: string;
+  json?: boolean;
   fault?: string[];
   listFaults?: boolean;
 }
@@ -36,24 +41,47 @@ export function register(program: Command): void {
     .option('--packed', 'require packed virtqueues (SET_FEATURES without RING_PACKED is refused)')
     .option('--json-log', 'log events as JSON lines on stderr')
     .option('--trace', 'log every message received')
-    .option('--strict', 'check the front-end too and report violations (not implemented yet)')
-    .option('--violations <file>', 'write violations as JSON lines to FILE (not implemented yet)')
-    .option('--fault <name>', 'misbehave on purpose, repeatable (not implemented yet)', collect)
-    .option('--list-faults', 'list the faults and the requirements they violate (not implemented yet)')
+    .option('--strict', 'check the front-end too (message order, heads made available twice, refused requests)')
+    .option('--strict-checksums', 'with --strict: checksum readable buffers at pop and completion (costly)')
+    .option('--violations <file>', 'write every violation as a JSON line {at, rule, detail, ring?} to FILE (created empty)')
+    .option('--fault <name>', 'misbehave on purpose, repeatable (see --list-faults)', collect)
+    .option('--list-faults', 'list the faults and the requirements they violate, then exit')
+    .option('--json', 'with --list-faults: print JSON')
     .addHelpText('after', `
 Each TX queue 2k+1 is looped back into RX queue 2k of its pair. Runs until SIGTERM or SIGINT,
 then removes the socket file it created (listen mode).
 
+With --strict the back-end also checks the front-end; violations (always logged on stderr) go to
+--violations FILE as JSON lines. --fault NAME makes it misbehave on purpose so a suite can prove
+it notices; faults combine with --strict.
+
 Examples:
   vhostlab backend --socket /tmp/vhost.sock
-  vhostlab backend --socket /tmp/vu.sock --client --queues 2`)
+  vhostlab backend --socket /tmp/vu.sock --client --queues 2
+  vhostlab backend --socket /tmp/vhost.sock --strict --violations /tmp/violations.jsonl
+  vhostlab backend --socket /tmp/vhost.sock --fault wrong-ring-base --fault leak-fds
+  vhostlab backend --list-faults --json`)
     .action(async (o: BackendCliOptions) => {
-      if (o.strict || o.violations !== undefined || (o.fault?.length ?? 0) > 0 || o.listFaults) {
-        process.stderr.write('vhostlab backend: --strict, --violations, --fault and --list-faults are not implemented yet\n');
-        process.exitCode = ExitCode.USAGE;
+      if (o.listFaults) {
+        if (o.json) {
+          const list = FAULTS.map(({ name, summary, violates, caughtBy }) => ({ name, summary, violates, caughtBy }));
+          process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+        } else {
+          process.stdout.write(`${formatFaultList()}\n`);
+        }
         return;
       }
       if (!o.socket) throw new UsageError('backend needs --socket PATH');
+      if (o.strictChecksums && !o.strict) throw new UsageError('--strict-checksums needs --strict');
+      const sets: BackendHooks[] = [];
+      if (o.strict) sets.push(strictHooks({ checksums: o.strictChecksums ?? false }));
+      try {
+        if ((o.fault?.length ?? 0) > 0) sets.push(faultHooks(o.fault ?? []));
+      } catch (e) {
+        if (e instanceof UnknownFaultError) throw new UsageError(e.message);
+        throw e;
+      }
+      const hooks = sets.length === 0 ? undefined : composeHooks(...sets);
       if (o.type !== 'net') throw new UsageError(`--type ${o.type}: only "net" is available`);
       const queues = Number(o.queues);
       if (!Number.isInteger(queues) || queues < 1 || queues > 128) throw new UsageError(`--queues must be an integer in 1..128, got ${o.queues}`);
@@ -66,13 +94,25 @@ Examples:
           process.stderr.write(`vhostlab backend: ${String(event)}${detail !== undefined ? ` ${String(detail)}` : ''}${extra ? ` (${extra})` : ''}\n`);
         }
       };
+      let violationLog: ViolationLog | undefined;
+      if (o.violations !== undefined) {
+        try {
+          violationLog = new ViolationLog(o.violations);
+        } catch (e) {
+          throw new UsageError(`--violations ${o.violations}: ${(e as Error).message}`);
+        }
+      }
       const observer = {
         event: (e: SessionEvent) => log({ ...e }),
-        violation: (v: Violation) => log({ event: 'violation', ...v }),
+        violation: (v: Violation) => {
+          log({ event: 'violation', ...v });
+          violationLog?.write(v);
+        },
       };
+      if (o.fault?.length) log({ event: 'faults', detail: o.fault.join(',') });
       const device = new NetLoopbackDevice({ queuePairs: queues });
       const options = {
-        device, observer, traceMessages: o.trace ?? false,
+        device, observer, hooks, traceMessages: o.trace ?? false,
         requiredFeatures: o.packed ? featureMask(VirtioFeature.RING_PACKED) : 0n,
       };
       let runner: BackendServer | BackendClient;
@@ -93,6 +133,7 @@ Examples:
         process.on('SIGTERM', onTerm);
         process.on('SIGINT', onInt);
       });
-      log({ event: 'stopped', ...device.counters });
+      violationLog?.close();
+      log({ event: 'stopped', ...device.counters, ...(violationLog ? { violations: violationLog.written } : {}) });
     });
 }

@@ -23,7 +23,7 @@ import {
   type VringConfig,
 } from '../virtqueue/index.js';
 import type { DeviceQueue } from './device.js';
-import type { DataPathHooks, UsedEvent } from './hooks.js';
+import type { DataPathHooks, RingStartEvent, UsedEvent } from './hooks.js';
 import type { SplitInflight } from './inflight.js';
 import type { RingState, SessionState } from './session-state.js';
 
@@ -120,10 +120,14 @@ export class ActiveQueue implements DeviceQueue {
     if (state.packed) {
       const b = decodePackedVringBase(ring.base ?? 0x8000);
       const upperZero = ((ring.base ?? 0x8000) >>> 16) === 0;
+      const at: RingStartEvent = {
+        ring: ring.index, format: 'packed', lastAvailIdx: b.lastAvailIdx, availWrapCounter: b.availWrapCounter,
+        usedIdx: upperZero ? b.lastAvailIdx : b.usedIdx, usedWrapCounter: upperZero ? b.availWrapCounter : b.usedWrapCounter,
+      };
+      hooks?.onRingStart?.(at, state);
       const cfg: VringConfig = {
         format: 'packed', ...common,
-        lastAvailIdx: b.lastAvailIdx, availWrapCounter: b.availWrapCounter,
-        usedIdx: upperZero ? b.lastAvailIdx : b.usedIdx, usedWrapCounter: upperZero ? b.availWrapCounter : b.usedWrapCounter,
+        lastAvailIdx: at.lastAvailIdx, availWrapCounter: at.availWrapCounter, usedIdx: at.usedIdx, usedWrapCounter: at.usedWrapCounter,
       };
       return new ActiveQueue(state, ring, cfg, hooks, undefined);
     }
@@ -149,6 +153,12 @@ export class ActiveQueue implements DeviceQueue {
     } else if (lastAvail !== ringUsed) {
       state.event('vring-base-resync', { ring: ring.index, detail: `SET_VRING_BASE ${lastAvail} but used->idx ${ringUsed}: resuming from the used index` });
       lastAvail = ringUsed;
+    }
+    if (hooks?.onRingStart !== undefined) {
+      const at: RingStartEvent = { ring: ring.index, format: 'split', lastAvailIdx: lastAvail, usedIdx: ringUsed, availWrapCounter: true, usedWrapCounter: true };
+      hooks.onRingStart(at, state);
+      lastAvail = at.lastAvailIdx & 0xffff;
+      ringUsed = at.usedIdx & 0xffff;
     }
     const q = new ActiveQueue(state, ring, { format: 'split', ...common, lastAvailIdx: lastAvail, usedIdx: ringUsed }, hooks, inflight);
     q.resubmit = resubmit;
@@ -190,6 +200,7 @@ export class ActiveQueue implements DeviceQueue {
         if (r === undefined) return undefined;
         if (r instanceof ChainError) {
           this.state.violation(r.rule, r.reason, this.index);
+          this.hooks?.onBadChain?.(this.index, r.rule, r.reason, this.state);
           // A bad head is consumed: return it empty so the driver gets it back (VU-DP-004/005).
           if (r.head >= 0 && r.head < this.size) {
             this.inflight?.fetched(r.head);
@@ -208,6 +219,7 @@ export class ActiveQueue implements DeviceQueue {
     if (r instanceof ChainError) {
       // The packed ring cannot be parsed past a bad chain: stop the ring until reconfigured.
       this.state.violation(r.rule, r.reason, this.index);
+      this.hooks?.onBadChain?.(this.index, r.rule, r.reason, this.state);
       this.ring.broken = `${r.rule}: ${r.reason}`;
       return undefined;
     }

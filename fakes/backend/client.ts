@@ -68,6 +68,10 @@ export class BackendClient {
       this.options.observer?.event?.({ event: 'connected', detail: this.path, session: this.sessions });
       const end = await serveSession(new MessageStream(fd), this.options, () => this.stopping);
       this.options.observer?.event?.({ event: 'disconnected', detail: end.reason, session: this.sessions, messages: end.messages, violations: end.violations });
+      if (this.options.hooks?.reconnect?.(this.sessions) === false) {
+        this.options.observer?.event?.({ event: 'not-reconnecting', detail: 'a hook declined to connect again' });
+        break;
+      }
       if (!this.stopping) await this.sleep(RECONNECT_MIN_MS);
     }
   }

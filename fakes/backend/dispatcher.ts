@@ -145,9 +145,12 @@ export class Dispatcher {
     const g = spec.gate;
     const s = this.state;
     if (g.protocolFeaturesBit === 'PF30') {
-      const have = g.stage === 'offered'
-        ? hasFeature(s.offeredFeatures, VHOST_USER_F_PROTOCOL_FEATURES)
-        : s.featuresSet && s.hasFeature(VHOST_USER_F_PROTOCOL_FEATURES);
+      // Before any SET_FEATURES a "negotiated" gate is judged on the offer: QEMU 7.2 sends
+      // SET_VRING_ENABLE while it attaches the net peer, before SET_FEATURES (its check reads the
+      // back-end's offered features), and DPDK's back-end accepts it; refusing would leave
+      // QEMU's rings disabled. After a SET_FEATURES without bit 30 the request is refused.
+      const offered = hasFeature(s.offeredFeatures, VHOST_USER_F_PROTOCOL_FEATURES);
+      const have = g.stage === 'offered' || !s.featuresSet ? offered : s.hasFeature(VHOST_USER_F_PROTOCOL_FEATURES);
       if (!have) return 'PROTOCOL_FEATURES (bit 30)';
     }
     if (g.protocolFeature !== undefined && !s.hasProtocolFeature(ProtocolFeature[g.protocolFeature])) return g.protocolFeature;

@@ -10,7 +10,10 @@
  * Data-path hooks run inside the ring engine: `beforeUsed` for each used element before it is
  * written (a fault may change `len`, ask for the element to be written `repeat` extra times or
  * skipped), `afterFlush` after a ring's used index was published (e.g. "write a buffer after
- * returning it"), and `onChain` for each popped chain (the strict layer's ownership checks).
+ * returning it"), `onChain` for each popped chain (the strict layer's ownership checks),
+ * `onBadChain` for each chain or ring the engine refused (a driver error), and `onRingStart` when
+ * a live queue is built, with the position it will resume from (a fault may change it). The
+ * session-level `reconnect` is asked by client mode before it connects again.
  * @module
  */
 import type { RawMessage } from '../wire/index.js';
@@ -44,6 +47,22 @@ export interface UsedEvent {
   skip: boolean;
 }
 
+/** Where a ring resumes, as it is being (re)started; hooks may change the mutable fields. */
+export interface RingStartEvent {
+  /** Ring index. */
+  readonly ring: number;
+  /** Ring format. */
+  readonly format: 'split' | 'packed';
+  /** Next avail index (split: free-running u16; packed: slot). */
+  lastAvailIdx: number;
+  /** Used index (split: u16; packed: slot). */
+  usedIdx: number;
+  /** Packed only: driver wrap counter expected at `lastAvailIdx`. */
+  availWrapCounter: boolean;
+  /** Packed only: device wrap counter. */
+  usedWrapCounter: boolean;
+}
+
 /** Hooks on the data path; called only when installed, so the fast path pays one check per burst. */
 export interface DataPathHooks {
   /** A chain was popped from `ring`. */
@@ -52,6 +71,10 @@ export interface DataPathHooks {
   beforeUsed?(event: UsedEvent, state: SessionState): void;
   /** `ring`'s used index was just published. */
   afterFlush?(ring: number, state: SessionState): void;
+  /** The engine refused a chain or a ring of `ring` (already reported as violation `rule`). */
+  onBadChain?(ring: number, rule: string, reason: string, state: SessionState): void;
+  /** A live queue of `ring` is being built at the position in `start`. */
+  onRingStart?(start: RingStartEvent, state: SessionState): void;
 }
 
 /** Every hook of the back-end. All optional. */
@@ -64,13 +87,17 @@ export interface BackendHooks {
   reply?(frame: RawMessage, request: RawMessage, state: SessionState): RawMessage | null | undefined;
   /** Data-path hooks. */
   dataPath?: DataPathHooks;
+  /** Client mode: whether to connect again after session number `sessions` ended (default yes). */
+  reconnect?(sessions: number): boolean;
 }
 
 /**
  * One hook set that runs several in order: the first `pre` that does not continue wins, `post`
- * and `reply` results chain, data-path hooks all run.
+ * and `reply` results chain, data-path hooks all run, `reconnect` needs every set to agree. Only
+ * data-path hooks some set installs are installed, so an unused one costs the hot path nothing.
  */
 export function composeHooks(...sets: readonly BackendHooks[]): BackendHooks {
+  if (sets.length === 0) return {};
   if (sets.length === 1) return sets[0];
   const dp = sets.map((s) => s.dataPath).filter((d): d is DataPathHooks => d !== undefined);
   return {
@@ -95,10 +122,25 @@ export function composeHooks(...sets: readonly BackendHooks[]): BackendHooks {
       }
       return f;
     },
-    dataPath: dp.length === 0 ? undefined : {
-      onChain: (ring, chain, state) => dp.forEach((d) => d.onChain?.(ring, chain, state)),
-      beforeUsed: (e, state) => dp.forEach((d) => d.beforeUsed?.(e, state)),
-      afterFlush: (ring, state) => dp.forEach((d) => d.afterFlush?.(ring, state)),
-    },
+    dataPath: dp.length === 0 ? undefined : composeDataPath(dp),
+    reconnect: (n) => sets.every((s) => s.reconnect?.(n) ?? true),
   };
+}
+
+// Each hook is installed only when some set has it: `pushUsed` takes its slow path whenever
+// `beforeUsed` exists, so a composed no-op would cost every packet.
+function composeDataPath(dp: readonly DataPathHooks[]): DataPathHooks {
+  const has = (k: keyof DataPathHooks): DataPathHooks[] => dp.filter((d) => d[k] !== undefined);
+  const onChain = has('onChain');
+  const beforeUsed = has('beforeUsed');
+  const afterFlush = has('afterFlush');
+  const onBadChain = has('onBadChain');
+  const onRingStart = has('onRingStart');
+  const out: DataPathHooks = {};
+  if (onChain.length > 0) out.onChain = (ring, chain, state) => onChain.forEach((d) => d.onChain!(ring, chain, state));
+  if (beforeUsed.length > 0) out.beforeUsed = (e, state) => beforeUsed.forEach((d) => d.beforeUsed!(e, state));
+  if (afterFlush.length > 0) out.afterFlush = (ring, state) => afterFlush.forEach((d) => d.afterFlush!(ring, state));
+  if (onBadChain.length > 0) out.onBadChain = (ring, rule, reason, state) => onBadChain.forEach((d) => d.onBadChain!(ring, rule, reason, state));
+  if (onRingStart.length > 0) out.onRingStart = (start, state) => onRingStart.forEach((d) => d.onRingStart!(start, state));
+  return out;
 }

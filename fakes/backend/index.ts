@@ -21,5 +21,7 @@ export * from './net-loopback.js';
 export * from './session.js';
 export * from './server.js';
 export * from './client.js';
+export * from './faults/index.js';
+export * from './strict/index.js';
 export { HANDLERS } from './handlers/index.js';
 export type { Handler, HandlerContext } from './handlers/index.js';

@@ -41,6 +41,7 @@ export class RingControl {
       const rule = (e as { rule?: string }).rule ?? 'VU-MEM-008';
       r.broken = (e as Error).message;
       this.state.violation(rule, `ring ${r.index} cannot start: ${r.broken}`, r.index);
+      this.hooks?.onBadChain?.(r.index, rule, r.broken, this.state);
     }
     return r.queue;
   }

@@ -41,11 +41,31 @@ export const setMemTable: Handler<payloads.MemoryTable> = (table, ctx: HandlerCo
   return ok();
 };
 
+// Extra references to a region added again unchanged, per memory object (a new table or a new
+// session starts from none). QEMU 7.2 builds a multiqueue net device from one vhost device per
+// queue pair and each sends ADD_MEM_REG for the same guest RAM; libvhost-user and DPDK accept
+// the repeat. Refusing it would fail QEMU's start-up; mapping it twice would overlap.
+const duplicates = new WeakMap<MappedGuestMemory, Map<string, number>>();
+const regionKey = (gpa: number | bigint, size: number | bigint, uva: number | bigint): string => `${gpa}/${size}/${uva}`;
+
+function sameRegion(mem: MappedGuestMemory, r: payloads.MemoryRegion): boolean {
+  return mem.regions.some((x) => BigInt(x.guestPhysAddr) === r.guestPhysAddr && BigInt(x.size) === r.memorySize && BigInt(x.userAddr) === r.userspaceAddr);
+}
+
 /** GET_MAX_MEM_SLOTS. */
 export const getMaxMemSlots: Handler<undefined> = () => reply(payloads.u64.encode(BigInt(MAX_MEM_SLOTS)));
 
 /** ADD_MEM_REG: one more region; beyond the slot count it fails (VU-MEM-012). */
 export const addMemReg: Handler<payloads.SingleMemoryRegion> = ({ region }, { state, fds, rings }) => {
+  if (state.memory !== undefined && sameRegion(state.memory, region)) {
+    // A repeat of a region already mapped (see `duplicates`): counted, its fd left to the dispatcher to close.
+    let m = duplicates.get(state.memory);
+    if (m === undefined) duplicates.set(state.memory, (m = new Map()));
+    const k = regionKey(region.guestPhysAddr, region.memorySize, region.userspaceAddr);
+    m.set(k, (m.get(k) ?? 0) + 1);
+    state.event('mem-add-repeat', { detail: `gpa 0x${region.guestPhysAddr.toString(16)} +0x${region.memorySize.toString(16)} already mapped` });
+    return ok();
+  }
   // Refused before taking the fd: the dispatcher closes what nobody took.
   if (state.memory !== undefined && state.memory.regions.length >= MAX_MEM_SLOTS) {
     return fail(`ADD_MEM_REG: all ${MAX_MEM_SLOTS} slots are in use`, { rule: 'VU-MEM-012' });
@@ -66,6 +86,13 @@ export const addMemReg: Handler<payloads.SingleMemoryRegion> = ({ region }, { st
 /** REM_MEM_REG: matched by GPA, user address and size, mmap_offset ignored (VU-MEM-013). */
 export const remMemReg: Handler<payloads.SingleMemoryRegion> = ({ region }, { state, rings }) => {
   if (state.memory === undefined) return fail('REM_MEM_REG without a memory table', { rule: 'VU-MEM-013' });
+  const m = duplicates.get(state.memory);
+  const k = regionKey(region.guestPhysAddr, region.memorySize, region.userspaceAddr);
+  const extra = m?.get(k) ?? 0;
+  if (extra > 0) {
+    m!.set(k, extra - 1);
+    return ok();
+  }
   try {
     state.memory.removeRegion({ guestPhysAddr: region.guestPhysAddr, userAddr: region.userspaceAddr, size: region.memorySize });
   } catch (e) {

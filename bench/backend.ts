@@ -1,0 +1,103 @@
+/**
+ * Back-end packet rate: the reference back-end (`vhostlab backend`, net loopback) and DPDK's
+ * vhost back-end (testpmd `net_vhost0`, macswap), each driven by the same DPDK virtio-user
+ * front-end command, measured in the same run — 64 and 1518 bytes, split and packed rings —
+ * with a ratio row per pair (issue 3, item 8; the goal is ≥ 0.5 at 64 bytes).
+ *
+ * Two front-end modes, the same command for both back-ends: `txonly` (one direction: virtio-user
+ * transmits as fast as it can and does not poll RX, so the figure — virtio-user's median
+ * per-second Tx-pps — is the rate at which the back-end consumes TX and tries to deliver) and
+ * `loop` (`io` forwarding seeded with `--tx-first --burst=128`: frames bounce between the two; the
+ * figure is virtio-user's Rx-pps, frames returned per second, which latency bounds). Pinning: the back-end's busy loop on core 1 (`taskset -c 1` for
+ * Node; DPDK's forwarding lcore 1), virtio-user's forwarding lcore on core 0.
+ * @module
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { PeerProcess } from '../conformance/peer/peer-process.js';
+import { findTestpmd, testpmdVhostCommand, testpmdVirtioUserCommand } from '../conformance/peer/dpdk.js';
+import { steadyRxPps } from './traffic.js';
+import type { BenchContext, BenchResult } from './types.js';
+
+const cli = new URL('../../bin/vhostlab.cjs', import.meta.url).pathname;
+
+/** Which back-end serves the socket. */
+type Impl = 'vhostlab' | 'dpdk-vhost';
+type Ring = 'split' | 'packed';
+type Mode = 'txonly' | 'loop';
+
+/** Runs the back-end benchmark; no rows (and a note) when DPDK is missing. */
+export async function benchBackend(ctx: BenchContext): Promise<BenchResult[]> {
+  const testpmd = findTestpmd();
+  if (!testpmd) {
+    ctx.log('backend: dpdk-testpmd not installed; skipped');
+    return [];
+  }
+  const out: BenchResult[] = [];
+  for (const mode of ['txonly', 'loop'] as const) {
+    for (const ring of ['split', 'packed'] as const) {
+      for (const size of [64, 1518]) {
+        const rates: Record<Impl, number> = { vhostlab: 0, 'dpdk-vhost': 0 };
+        for (const impl of ['vhostlab', 'dpdk-vhost'] as const) {
+          rates[impl] = await measure(ctx, testpmd, impl, mode, ring, size);
+          out.push({ name: `backend-${mode}-pps`, unit: 'pps', value: rates[impl], params: { impl, size, ring, frontend: 'dpdk-virtio-user' } });
+          ctx.log(`backend: ${mode} ${impl} ${ring} ${size} B: ${(rates[impl] / 1e6).toFixed(2)} Mpps`);
+        }
+        const ratio = rates['dpdk-vhost'] > 0 ? Math.round((rates.vhostlab / rates['dpdk-vhost']) * 1000) / 1000 : 0;
+        out.push({ name: `backend-${mode}-ratio`, unit: 'ratio', value: ratio, params: { size, ring, of: 'vhostlab/dpdk-vhost' } });
+      }
+    }
+  }
+  return out;
+}
+
+/** Starts the back-end, then virtio-user; returns virtio-user's steady Rx-pps. */
+async function measure(ctx: BenchContext, testpmd: string, impl: Impl, mode: Mode, ring: Ring, size: number): Promise<number> {
+  const tag = `${mode}-${impl}-${ring}-${size}`;
+  const socket = join(ctx.dir, `${tag}.sock`);
+  const command = impl === 'vhostlab'
+    ? `taskset -c 1 ${process.execPath} ${cli} backend --socket {socket}${ring === 'packed' ? ' --packed' : ''}`
+    : testpmdVhostCommand(testpmd, { lcores: '0,1' });
+  const backend = PeerProcess.start({ command, socket, logDir: ctx.dir, label: `be-${tag}` });
+  try {
+    await waitForPath(socket, 20_000, backend);
+    const fe = PeerProcess.start({
+      command: mode === 'txonly'
+        ? testpmdVirtioUserCommand(testpmd, { lcores: '0,1 --main-lcore 1', forwardMode: 'txonly', frameSize: size, packed: ring === 'packed' })
+        : testpmdVirtioUserCommand(testpmd, { lcores: '0,1 --main-lcore 1', forwardMode: 'io', frameSize: size, packed: ring === 'packed' })
+          .replace('--auto-start', '--auto-start --tx-first --burst=128'),
+      socket, logDir: ctx.dir, label: `fe-${tag}`,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, ctx.quick ? 5000 : 9000));
+      const log = fe.readLog(1 << 20);
+      const pps = mode === 'txonly' ? steadyTxPps(log) : steadyRxPps(log);
+      if (pps === 0) ctx.log(`backend: ${tag}: virtio-user reported no rate (${fe.describeExit()}); logs end:\n${fe.readLog(1500)}\n${backend.readLog(1500)}`);
+      return pps;
+    } finally {
+      await fe.stop();
+      rmSync(`/var/run/dpdk/${fe.id}`, { recursive: true, force: true });
+    }
+  } finally {
+    await backend.stop();
+    rmSync(`/var/run/dpdk/${backend.id}`, { recursive: true, force: true });
+  }
+}
+
+async function waitForPath(path: string, timeoutMs: number, peer: PeerProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (!peer.running) throw new Error(`back-end ${peer.describeExit()} before creating ${path}:\n${peer.readLog(2000)}`);
+    if (Date.now() > deadline) throw new Error(`back-end did not create ${path} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Median of testpmd's per-second "Tx-pps" samples, leaving out the first (warm-up). */
+export function steadyTxPps(log: string): number {
+  const samples = [...log.matchAll(/Tx-pps:\s+(\d+)/g)].map((m) => Number(m[1]));
+  const steady = samples.slice(1).filter((v) => v > 0);
+  if (steady.length === 0) return 0;
+  steady.sort((a, b) => a - b);
+  return steady[Math.floor(steady.length / 2)];
+}

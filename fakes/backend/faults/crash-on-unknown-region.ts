@@ -1,0 +1,30 @@
+/**
+ * Fault `crash-on-unknown-region`: the process exits with status 134 (as an abort would) when a
+ * descriptor, indirect table or ring points outside guest memory, instead of refusing it
+ * (VU-MEM-008, VU-DP-014).
+ * @module
+ */
+import type { FaultDefinition } from './fault.js';
+
+/** Exit status of the crash (128 + SIGABRT). */
+export const CRASH_EXIT_CODE = 134;
+
+// Rules the engine reports for addresses outside every region.
+const OUTSIDE = new Set(['VU-DP-014', 'VU-DP-017', 'VU-MEM-008']);
+
+/** The fault. */
+export const crashOnUnknownRegion: FaultDefinition = {
+  name: 'crash-on-unknown-region',
+  summary: `exits the process (status ${CRASH_EXIT_CODE}) when a descriptor or ring points outside guest memory`,
+  violates: ['VU-MEM-008', 'VU-DP-014'],
+  caughtBy: ['memory/', 'datapath/'],
+  create: (env) => ({
+    dataPath: {
+      onBadChain(ring, rule, reason) {
+        if (!OUTSIDE.has(rule)) return;
+        process.stderr.write(`vhostlab backend: fault crash-on-unknown-region: ring ${ring}: ${reason}\n`);
+        env.exit(CRASH_EXIT_CODE);
+      },
+    },
+  }),
+};

@@ -1,0 +1,31 @@
+/**
+ * Fault `double-used`: every 8th used element of a ring is written twice, so the driver gets a
+ * head back that it no longer (or never again) made available (VU-DP-008, VU-DP-019).
+ * @module
+ */
+import type { FaultDefinition } from './fault.js';
+import { perSession } from './support.js';
+
+/** One element in this many is duplicated (the first of each ring included). */
+export const DOUBLE_USED_EVERY = 8;
+
+/** The fault. */
+export const doubleUsed: FaultDefinition = {
+  name: 'double-used',
+  summary: `returns every ${DOUBLE_USED_EVERY}th descriptor twice in the used ring`,
+  violates: ['VU-DP-008', 'VU-DP-019'],
+  caughtBy: ['datapath/', 'backend/traffic/'],
+  create: () => {
+    const counts = perSession(() => new Map<number, number>());
+    return {
+      dataPath: {
+        beforeUsed(e, state) {
+          const m = counts(state);
+          const n = m.get(e.ring) ?? 0;
+          m.set(e.ring, n + 1);
+          if (n % DOUBLE_USED_EVERY === 0) e.repeat = 1;
+        },
+      },
+    };
+  },
+};

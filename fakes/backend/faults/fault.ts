@@ -1,0 +1,34 @@
+/**
+ * The shape of one fault of the reference back-end (`vhostlab backend --fault NAME`): a named
+ * misbehaviour built only from the hook API ({@link BackendHooks}), with the CHECKLIST
+ * requirements it breaks and the conformance cases expected to catch it. The suite runs against
+ * each fault to prove that it notices the bug (it tests itself).
+ * @module
+ */
+import type { BackendHooks } from '../hooks.js';
+
+/** What a fault may do outside the session (injected so tests can observe a crash). */
+export interface FaultEnv {
+  /** Ends the process with `code` (default: `process.exit`). */
+  exit(code: number): void;
+}
+
+/** One fault. */
+export interface FaultDefinition {
+  /** CLI name, kebab-case. */
+  readonly name: string;
+  /** What the back-end does wrong, one sentence. */
+  readonly summary: string;
+  /** CHECKLIST requirement ids the fault violates. */
+  readonly violates: readonly string[];
+  /**
+   * Conformance case id prefixes expected to fail while the fault is on. A first guess from the
+   * case ids; the conformance engineers verify and correct it.
+   */
+  readonly caughtBy: readonly string[];
+  /** Fresh hooks (per back-end; per-session state is keyed by the SessionState inside). */
+  create(env: FaultEnv): BackendHooks;
+}
+
+/** The default environment: a real exit. */
+export const PROCESS_ENV: FaultEnv = { exit: (code) => process.exit(code) };

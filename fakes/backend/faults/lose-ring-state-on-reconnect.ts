@@ -1,0 +1,27 @@
+/**
+ * Fault `lose-ring-state-on-reconnect`: every ring (re)starts from avail index 0 (packed: slot 0,
+ * wrap counters 1) instead of SET_VRING_BASE / the used index, so a restarted or reconnected
+ * ring processes completed requests again (VU-RECON-009, VU-RING-007/017).
+ * @module
+ */
+import type { FaultDefinition } from './fault.js';
+
+/** The fault. */
+export const loseRingStateOnReconnect: FaultDefinition = {
+  name: 'lose-ring-state-on-reconnect',
+  summary: 'resumes every ring from index 0 instead of the given base',
+  violates: ['VU-RECON-009', 'VU-RING-007', 'VU-RING-017'],
+  caughtBy: ['backend/ring-states/restart-resumes-from-base', 'backend/ring-states/set-vring-base-resumes-from-base', 'session/reconnect/'],
+  create: () => ({
+    dataPath: {
+      onRingStart(at) {
+        at.lastAvailIdx = 0;
+        if (at.format === 'packed') {
+          at.usedIdx = 0;
+          at.availWrapCounter = true;
+          at.usedWrapCounter = true;
+        }
+      },
+    },
+  }),
+};

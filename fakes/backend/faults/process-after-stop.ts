@@ -1,0 +1,25 @@
+/**
+ * Fault `process-after-stop`: GET_VRING_BASE is answered, but the ring is started again right
+ * after, so the back-end keeps consuming avail entries and writing used ones (VU-RING-003).
+ * @module
+ */
+import { FrontendRequest, payloads } from '../../wire/index.js';
+import type { FaultDefinition } from './fault.js';
+
+/** The fault. */
+export const processAfterStop: FaultDefinition = {
+  name: 'process-after-stop',
+  summary: 'keeps processing a ring after answering GET_VRING_BASE',
+  violates: ['VU-RING-003', 'VU-RING-016'],
+  caughtBy: ['backend/ring-states/get-vring-base-stops-ring'],
+  create: () => ({
+    post(message, result, state) {
+      if (message.request !== FrontendRequest.GET_VRING_BASE || result.kind !== 'reply') return undefined;
+      const r = state.ring(payloads.vringState.decode(message.body).index);
+      // The ring engine rebuilds a started ring's queue from the base just returned; without a
+      // kick fd it polls it.
+      if (r !== undefined) r.started = true;
+      return undefined;
+    },
+  }),
+};

@@ -1,0 +1,59 @@
+/**
+ * The fault registry: every fault of the reference back-end by name, what it breaks and which
+ * conformance cases should catch it (`vhostlab backend --fault NAME`, `--list-faults`).
+ * @module
+ */
+import { composeHooks, type BackendHooks } from '../hooks.js';
+import { ackUnofferedFeatures } from './ack-unoffered-features.js';
+import { crashOnUnknownRegion } from './crash-on-unknown-region.js';
+import { doubleUsed } from './double-used.js';
+import { dropReplyAck } from './drop-reply-ack.js';
+import { PROCESS_ENV, type FaultDefinition, type FaultEnv } from './fault.js';
+import { hangOnOversize } from './hang-on-oversize.js';
+import { ignoreDisable } from './ignore-disable.js';
+import { leakFds } from './leak-fds.js';
+import { loseRingStateOnReconnect } from './lose-ring-state-on-reconnect.js';
+import { nackEverything } from './nack-everything.js';
+import { noReconnect } from './no-reconnect.js';
+import { processAfterStop } from './process-after-stop.js';
+import { staleMemoryTable } from './stale-memory-table.js';
+import { writeAfterReturn } from './write-after-return.js';
+import { writeReadable } from './write-readable.js';
+import { wrongReplyFlags } from './wrong-reply-flags.js';
+import { wrongRingBase } from './wrong-ring-base.js';
+
+/** Every fault, in listing order (control plane first, then data path, then sessions). */
+export const FAULTS: readonly FaultDefinition[] = [
+  ackUnofferedFeatures, dropReplyAck, nackEverything, wrongReplyFlags, hangOnOversize, leakFds,
+  wrongRingBase, processAfterStop, ignoreDisable, staleMemoryTable, loseRingStateOnReconnect,
+  doubleUsed, writeReadable, writeAfterReturn, crashOnUnknownRegion, noReconnect,
+];
+
+/** A fault name that does not exist. */
+export class UnknownFaultError extends Error {
+  override readonly name = 'UnknownFaultError';
+  /** Stable error code. */
+  readonly code = 'VHU_ERR_UNKNOWN_FAULT';
+  constructor(readonly fault: string) {
+    super(`unknown fault '${fault}' (have: ${FAULTS.map((f) => f.name).join(', ')})`);
+  }
+}
+
+/** The fault called `name`, or undefined. */
+export function findFault(name: string): FaultDefinition | undefined {
+  return FAULTS.find((f) => f.name === name);
+}
+
+/** Hooks for the named faults, composed in the order given. Throws {@link UnknownFaultError}. */
+export function faultHooks(names: readonly string[], env: FaultEnv = PROCESS_ENV): BackendHooks {
+  const defs = names.map((n) => findFault(n) ?? (() => {
+    throw new UnknownFaultError(n);
+  })());
+  return composeHooks(...defs.map((d) => d.create(env)));
+}
+
+/** The listing `--list-faults` prints: one line per fault, requirement ids included. */
+export function formatFaultList(): string {
+  const w = Math.max(...FAULTS.map((f) => f.name.length));
+  return FAULTS.map((f) => `${f.name.padEnd(w)}  ${f.violates.join(',').padEnd(36)}  ${f.summary}`).join('\n');
+}

@@ -1,0 +1,24 @@
+/**
+ * Fault `write-readable`: flips the last byte of every chain's device-readable part when it is
+ * popped (a net TX frame is corrupted in the driver's own buffer, and looped back so) (VU-DP-006).
+ * @module
+ */
+import type { FaultDefinition } from './fault.js';
+
+/** The fault. */
+export const writeReadable: FaultDefinition = {
+  name: 'write-readable',
+  summary: 'writes into device-readable buffers (flips the last readable byte of each chain)',
+  violates: ['VU-DP-006'],
+  caughtBy: ['datapath/', 'backend/traffic/'],
+  create: () => ({
+    dataPath: {
+      onChain(_ring, chain) {
+        const n = chain.readable.length;
+        if (n === 0) return;
+        const s = chain.readable[n - 1];
+        s.host[s.hostOffset + s.len - 1] ^= 0xff;
+      },
+    },
+  }),
+};
