@@ -41,6 +41,11 @@ export interface CaseNeeds {
   mode?: 'server' | 'client';
   /** The case moves packets through a looping net back-end. */
   loopingNet?: boolean;
+  /**
+   * The case needs a peer with no history (e.g. it counts the peer's fds or relies on nothing
+   * earlier cases left behind): the runner restarts the peer before it. Implies restartablePeer.
+   */
+  cleanPeer?: boolean;
 }
 
 /** An immutable conformance case. */

@@ -1,0 +1,163 @@
+/**
+ * The split-ring data path as a vhost-user back-end runs it (virtio 1.2 §2.7; CHECKLIST §5.15,
+ * VU-DP-*): chained and indirect descriptors, `used.len`, device-readable buffers and the
+ * descriptor table left alone, every chain returned exactly once, nothing taken before the
+ * `avail->idx` store; packed rings where offered (§2.8, VU-PK-*).
+ * @module
+ */
+import { eventfdWrite } from '../../native/index.js';
+import { VirtioFeature, featureMask } from '../../fakes/wire/index.js';
+import type { ConformanceCase } from '../model.js';
+import { chainLoop } from '../verify/data-chain-loop.js';
+import { NET_HDR_LEN, loopCheck, postRx, sendFrames, testFrame, trackerCheck, warmUp } from '../verify/data-net-loop.js';
+import { packedLoop } from '../verify/data-packed-loop.js';
+import { withRig } from '../verify/ring-rig.js';
+import { fail, mismatch, pass, verdictOf } from '../verify/ring-verdict.js';
+import { sleep, waitUntil } from '../verify/ring-wait.js';
+
+const RX = 0;
+const TX = 1;
+const NET = ['net'] as const;
+const LOOP = { loopingNet: true } as const;
+
+/** The data-path cases. */
+export const dataPathCases: readonly ConformanceCase[] = Object.freeze([
+  // virtio §2.7.4: "The device MUST NOT make assumptions about the particular arrangement of
+  // descriptors" (CVE-2022-2132: header split across descriptors).
+  {
+    id: 'backend/data-path/chained-descriptors',
+    title: 'Header and frame split over several descriptors loop intact',
+    area: 'data-path', requirements: ['VU-DP-010'], level: 'MUST', role: 'backend', deviceTypes: NET, needs: LOOP,
+    spec: { doc: 'virtio', anchor: '2.7.4', quote: 'The device must not make assumptions about the arrangement of descriptors in a chain (e.g. the header in its own descriptor).' },
+    description: 'TX chains split header + frame as 2+10+14+rest bytes; RX chains offer 5+40+rest writable bytes; 16 frames of 300 bytes must loop intact.',
+    async run(ctx) {
+      return withRig(ctx, {}, async (rig) => {
+        await rig.startAll();
+        return verdictOf(await chainLoop(rig, 0, { count: 16, size: 300, txSplit: [2, 10, 14, 1], rxSplit: [5, 40, 1], timeoutMs: ctx.waitMs, signal: ctx.signal }), trackerCheck(rig));
+      });
+    },
+  },
+  // virtio §2.7.5.3 "Indirect Descriptors".
+  {
+    id: 'backend/data-path/indirect-descriptors',
+    title: 'Chains in indirect tables loop intact',
+    area: 'data-path', requirements: ['VU-DP-016'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    needs: { ...LOOP, features: [VirtioFeature.INDIRECT_DESC] },
+    spec: { doc: 'virtio', anchor: '2.7.5.3', quote: 'With VIRTIO_F_INDIRECT_DESC a descriptor with INDIRECT points to a table of descriptors that forms the chain.' },
+    description: 'Negotiates INDIRECT_DESC; TX and RX chains of 3–4 pieces sit in indirect tables; 16 frames of 300 bytes must loop intact.',
+    async run(ctx) {
+      return withRig(ctx, { features: featureMask(VirtioFeature.INDIRECT_DESC), indirect: true }, async (rig) => {
+        await rig.startAll();
+        return verdictOf(await chainLoop(rig, 0, { count: 16, size: 300, indirect: true, txSplit: [12, 20, 1], rxSplit: [12, 100, 1], timeoutMs: ctx.waitMs, signal: ctx.signal }), trackerCheck(rig));
+      });
+    },
+  },
+  // virtio §2.7.8: `len` is the number of bytes written into the buffer (0 for a read-only chain).
+  {
+    id: 'backend/data-path/used-len',
+    title: 'used.len is 0 for TX chains and header + frame for RX chains',
+    area: 'data-path', requirements: ['VU-DP-008'], level: 'MUST', role: 'backend', deviceTypes: NET, needs: LOOP,
+    spec: { doc: 'virtio', anchor: '2.7.8', quote: 'len is the total of bytes written into the buffer; the device must not report more than it wrote.' },
+    description: 'Loops 16 frames of 100 bytes and reads every used element: TX len must be 0, RX len 12 + 100 (never above the chain\'s writable bytes).',
+    async run(ctx) {
+      return withRig(ctx, {}, async (rig) => {
+        await rig.startAll();
+        if (!(await warmUp(rig, 0, ctx.waitMs, ctx.signal))) return fail('frames loop', `no probe came back within ${ctx.waitMs} ms`);
+        await waitUntil(() => { rig.reclaim(TX); return rig.q(TX).driver.inFlight === 0; }, ctx.waitMs, ctx.signal);
+        postRx(rig, RX);
+        sendFrames(rig, TX, Array.from({ length: 16 }, (_, i) => testFrame(i, 100)));
+        await waitUntil(() => rig.usedIdx(RX) - rig.q(RX).driver.lastUsedIdx >= 16 && rig.q(TX).driver.lastUsedIdx !== rig.usedIdx(TX), ctx.waitMs, ctx.signal);
+        await sleep(20, ctx.signal);
+        const txLens = rig.reclaim(TX).map((e) => e.len);
+        const rxLens = rig.reclaim(RX).map((e) => e.len);
+        const badTx = txLens.find((l) => l !== 0);
+        if (badTx !== undefined) return fail('used.len 0 for read-only TX chains', `TX used.len ${badTx}`);
+        const badRx = rxLens.find((l) => l !== NET_HDR_LEN + 100);
+        if (badRx !== undefined) return fail(`RX used.len ${NET_HDR_LEN + 100} (12-byte header + 100-byte frame)`, `RX used.len ${badRx}`);
+        if (rxLens.length < 16) return fail('16 RX used elements', `${rxLens.length}`);
+        return verdictOf(trackerCheck(rig));
+      });
+    },
+  },
+  // virtio §2.7.5: "A device MUST NOT write to a device-readable buffer", nor the descriptor table.
+  {
+    id: 'backend/data-path/readable-buffers-untouched',
+    title: 'Device-readable buffers and the descriptor table are never written',
+    area: 'data-path', requirements: ['VU-DP-006'], level: 'MUST', role: 'backend', deviceTypes: NET, needs: LOOP,
+    spec: { doc: 'virtio', anchor: '2.7.5', quote: 'The device must not write to a device-readable buffer, and must not write the descriptor table.' },
+    description: 'Copies every TX buffer when it is added and compares it when it is returned; snapshots the TX descriptor table after publishing a batch and compares it once the batch is returned.',
+    async run(ctx) {
+      return withRig(ctx, { checkReadable: true }, async (rig) => {
+        await rig.startAll();
+        const loop = await loopCheck(rig, 0, { count: 128, size: 512, timeoutMs: ctx.waitMs, signal: ctx.signal });
+        if (loop) return fail(loop.expected, loop.actual);
+        const { descAddr, size } = rig.q(TX).driver.layout;
+        sendFrames(rig, TX, Array.from({ length: 16 }, (_, i) => testFrame(1000 + i, 200)));
+        const table = rig.memory.read(descAddr, 16 * size);
+        await waitUntil(() => rig.usedIdx(TX) === rig.q(TX).driver.availIdx, ctx.waitMs, ctx.signal);
+        await sleep(ctx.quietMs, ctx.signal);
+        const now = rig.memory.read(descAddr, 16 * size);
+        const at = now.findIndex((b, i) => b !== table[i]);
+        return verdictOf(
+          trackerCheck(rig, [TX]),
+          at >= 0 ? mismatch('the TX descriptor table is not written by the device', `byte ${at} (descriptor ${at >> 4}) changed from 0x${table[at].toString(16)} to 0x${now[at].toString(16)}`) : undefined,
+        );
+      });
+    },
+  },
+  // virtio §2.7.8 / §2.7.13: each published chain comes back exactly once, by its head id.
+  {
+    id: 'backend/data-path/each-chain-returned-once',
+    title: 'Every chain is returned exactly once, by its head',
+    area: 'data-path', requirements: ['VU-DP-019', 'VU-DP-008', 'VU-DP-002'], level: 'MUST', role: 'backend', deviceTypes: NET, needs: LOOP,
+    spec: { doc: 'virtio', anchor: '2.7.8', quote: 'The used ring returns each chain once, identified by its head descriptor index.' },
+    description: 'Loops 3000 frames through 64-entry rings (many laps of the rings) and checks the lifetime tracker: no unknown, unpublished or twice-returned head.',
+    timeoutMs: 30_000,
+    async run(ctx) {
+      return withRig(ctx, {}, async (rig) => {
+        await rig.startAll();
+        return verdictOf(await loopCheck(rig, 0, { count: 3000, size: 64, timeoutMs: ctx.waitMs, signal: ctx.signal }), trackerCheck(rig));
+      });
+    },
+  },
+  // virtio §2.7.6/§2.7.13: a chain is the device's only from the avail->idx store that covers it.
+  {
+    id: 'backend/data-path/nothing-before-avail-idx',
+    title: 'Chains staged in the avail ring but not covered by avail->idx are not touched',
+    area: 'data-path', requirements: ['VU-DP-019', 'VU-DP-001'], level: 'MUST', role: 'backend', deviceTypes: NET, needs: LOOP,
+    spec: { doc: 'virtio', anchor: '2.7.6', quote: 'The driver makes a chain available by the idx store; the device processes only entries below avail->idx.' },
+    description: 'Writes 8 TX chains into the descriptor table and avail slots without moving avail->idx and kicks: nothing may be used in the quiet window; after the idx store all 8 are used.',
+    async run(ctx) {
+      return withRig(ctx, {}, async (rig) => {
+        await rig.startAll();
+        const warm = await loopCheck(rig, 0, { count: 4, size: 64, timeoutMs: ctx.waitMs, signal: ctx.signal });
+        if (warm) return fail(warm.expected, `precondition: ${warm.actual}`);
+        const used = rig.usedIdx(TX);
+        sendFrames(rig, TX, Array.from({ length: 8 }, (_, i) => testFrame(100 + i, 64)), false);
+        eventfdWrite(rig.q(TX).kickFd);
+        await sleep(ctx.quietMs, ctx.signal);
+        const early = rig.usedIdx(TX);
+        if (early !== used) return fail(`TX used.idx stays ${used} while avail->idx does not cover the staged chains`, `used.idx ${early}`);
+        rig.publish(TX, true);
+        if (!(await waitUntil(() => rig.usedIdx(TX) === ((used + 8) & 0xffff), ctx.waitMs, ctx.signal))) {
+          return fail('the 8 chains are used once avail->idx covers them', `TX used.idx ${rig.usedIdx(TX)} (from ${used})`);
+        }
+        rig.reclaim(TX);
+        return verdictOf(trackerCheck(rig));
+      });
+    },
+  },
+  // virtio §2.8: packed virtqueues, where RING_PACKED is offered.
+  {
+    id: 'backend/data-path/packed-ring',
+    title: 'Frames loop through packed rings across several wraps',
+    area: 'data-path', requirements: ['VU-PK-001', 'VU-PK-003', 'VU-PK-004'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    needs: { ...LOOP, features: [VirtioFeature.RING_PACKED] },
+    spec: { doc: 'virtio', anchor: '2.8', quote: 'Both wrap counters start at 1; the device marks a descriptor used by setting AVAIL and USED to its wrap counter and flips the counter after the last slot.' },
+    description: 'Negotiates RING_PACKED, sets up packed RX/TX rings of 64 entries (base 0x8000: index 0, wrap counter 1) and loops 1000 frames through them.',
+    timeoutMs: 30_000,
+    async run(ctx) {
+      return verdictOf(await packedLoop(ctx, { count: 1000, size: 128, queueSize: 64 }));
+    },
+  },
+]);

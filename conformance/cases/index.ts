@@ -1,0 +1,38 @@
+/**
+ * The catalogue: every conformance case, assembled from one file per spec section (STYLE §20).
+ * This file only assembles; order here is run order. To add a section, import its array and
+ * append it to {@link allCases}, one line per file.
+ * @module
+ */
+import type { ConformanceCase } from '../model.js';
+import { sessionCases } from './session.js';
+import { featureNegotiationCases } from './feature-negotiation.js';
+import { protocolFeatureCases } from './protocol-features.js';
+import { framingCases } from './framing.js';
+import { memoryTableCases } from './memory-table.js';
+import { ringStateCases } from './ring-states.js';
+import { vringFdFlagCases } from './vring-fd-flag.js';
+import { multiqueueCases } from './multiqueue.js';
+import { dataPathCases } from './data-path.js';
+import { descriptorLifetimeCases } from './descriptor-lifetimes.js';
+import { notificationCases } from './notifications.js';
+import { reconnectCases } from './reconnect.js';
+import { robustnessCases } from './robustness.js';
+
+/** Every case, in run order. Case ids are unique (checked by the catalogue test). */
+export const allCases: readonly ConformanceCase[] = Object.freeze([
+  ...sessionCases,
+  ...featureNegotiationCases,
+  ...protocolFeatureCases,
+  ...framingCases,
+  // Further sections (memory, ring lifecycle, data path, reconnect, robustness…) go below, one line each.
+  ...memoryTableCases,
+  ...ringStateCases,
+  ...vringFdFlagCases,
+  ...multiqueueCases,
+  ...dataPathCases,
+  ...descriptorLifetimeCases,
+  ...notificationCases,
+  ...reconnectCases,
+  ...robustnessCases,
+]);

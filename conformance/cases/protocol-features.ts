@@ -1,0 +1,206 @@
+/**
+ * Protocol features and REPLY_ACK (vhost-user.rst "Protocol features", "REPLY_ACK",
+ * "Multiple queue support"; CHECKLIST §5.4 VU-PF).
+ * @module
+ */
+import { closeFd, socketPair } from '../../native/index.js';
+import { sendMemoryTable } from '../../fakes/frontend/index.js';
+import {
+  FrontendRequest, ProtocolFeature, VirtioFeature, featureMask, hasFeature, requestName, u64, vringAddr, vringState,
+} from '../../fakes/wire/index.js';
+import type { CaseContext, ConformanceCase, Verdict } from '../model.js';
+import {
+  check, describeObservation, failAt, observeNext, replyU64, verdictOf, verifyAckZero, verifyRejected, verifyReply, type Check,
+} from '../verify/index.js';
+import { OneRing, negotiateDefault, requestAndObserve } from './support/session-setup.js';
+
+const RA = ProtocolFeature.REPLY_ACK;
+const PF30 = VirtioFeature.PROTOCOL_FEATURES;
+
+/**
+ * "Protocol features": the back-end lists the features it implements. The basic message of each
+ * offered feature that needs no device-specific setup must work: MQ → GET_QUEUE_NUM ≥ 1,
+ * CONFIGURE_MEM_SLOTS → GET_MAX_MEM_SLOTS ≥ 1, REPLY_ACK → an ack for NEED_REPLY.
+ */
+const offeredWork: ConformanceCase = {
+  id: 'protocol-features/offered/basic-messages-work',
+  title: 'Offered MQ, CONFIGURE_MEM_SLOTS and REPLY_ACK answer their basic messages',
+  area: 'protocol-features',
+  requirements: ['VU-PF-001', 'VU-MQ-001', 'VU-MEM-011'],
+  level: 'MUST',
+  role: 'backend',
+  spec: { doc: 'vhost-user', anchor: 'Protocol features', quote: 'the back-end lists the protocol features it supports' },
+  description: 'Agrees every offered feature, then: GET_QUEUE_NUM (MQ) ≥ 1, GET_MAX_MEM_SLOTS (CONFIGURE_MEM_SLOTS) ≥ 1, SET_OWNER with NEED_REPLY acked 0 (REPLY_ACK).',
+  needs: { features: [PF30] },
+  async run(ctx) {
+    const s = await ctx.openSession();
+    await s.getFeatures();
+    await s.getProtocolFeatures();
+    const pf = ctx.peer.protocolFeatures;
+    await s.setProtocolFeatures(pf);
+    const checks: Check[] = [];
+    for (const [bit, request] of [[ProtocolFeature.MQ, FrontendRequest.GET_QUEUE_NUM], [ProtocolFeature.CONFIGURE_MEM_SLOTS, FrontendRequest.GET_MAX_MEM_SLOTS]] as const) {
+      if (!hasFeature(pf, bit)) continue;
+      const o = await requestAndObserve(ctx, s, request);
+      const c = verifyReply(o, request, 8);
+      if (!c.ok) return failAt(requestName(request), c);
+      const v = replyU64(o)!;
+      checks.push(check(v >= 1n, [`${requestName(request)} ≥ 1`], `${v}`));
+    }
+    if (hasFeature(pf, RA)) checks.push(verifyAckZero(await requestAndObserve(ctx, s, FrontendRequest.SET_OWNER, undefined, { needReply: true }), FrontendRequest.SET_OWNER));
+    if (checks.length === 0) return { status: 'skip', reason: 'none of MQ, CONFIGURE_MEM_SLOTS, REPLY_ACK is offered' };
+    return verdictOf(checks);
+  },
+};
+
+/** Gated ack-type messages and the protocol feature that gates each. */
+function gatedMessage(ctx: CaseContext): { bit: number; request: number; body: Uint8Array; fds: () => number[] } | undefined {
+  const pf = ctx.peer.protocolFeatures;
+  if (hasFeature(pf, ProtocolFeature.MTU) && ctx.peer.deviceType === 'net') return { bit: ProtocolFeature.MTU, request: FrontendRequest.NET_SET_MTU, body: u64.encode(1500n), fds: () => [] };
+  if (hasFeature(pf, ProtocolFeature.STATUS)) return { bit: ProtocolFeature.STATUS, request: FrontendRequest.SET_STATUS, body: u64.encode(1n), fds: () => [] };
+  if (hasFeature(pf, ProtocolFeature.BACKEND_REQ)) return { bit: ProtocolFeature.BACKEND_REQ, request: FrontendRequest.SET_BACKEND_REQ_FD, body: new Uint8Array(0), fds: () => socketPair() };
+  return undefined;
+}
+
+/** "Protocol features": a feature the front-end did not ack is off; its messages are not valid. */
+const unackedOff: ConformanceCase = {
+  id: 'protocol-features/gating/unacked-feature-is-off',
+  title: 'A message of an offered but unacked protocol feature is refused',
+  area: 'protocol-features',
+  requirements: ['VU-PF-002'],
+  level: 'SHOULD',
+  role: 'backend',
+  spec: { doc: 'vhost-user', anchor: 'Protocol features', quote: 'only features acked by SET_PROTOCOL_FEATURES are in force' },
+  description: 'Acks REPLY_ACK only, then sends a gated ack-type message (NET_SET_MTU, SET_STATUS or SET_BACKEND_REQ_FD) with NEED_REPLY; expects a non-zero ack or a close.',
+  needs: { protocolFeatures: [RA] },
+  async run(ctx): Promise<Verdict> {
+    const g = gatedMessage(ctx);
+    if (!g) return { status: 'skip', reason: 'the back-end offers none of MTU, STATUS, BACKEND_REQ' };
+    const s = await ctx.openSession();
+    await negotiateDefault(s, ctx.peer, featureMask(RA));
+    const fds = g.fds();
+    const sent = g.request === FrontendRequest.SET_BACKEND_REQ_FD ? [fds[1]!] : [];
+    try {
+      const o = await requestAndObserve(ctx, s, g.request, g.body, { needReply: true, fds: sent });
+      return verdictOf([verifyRejected(o, g.request, `${Object.keys(ProtocolFeature).find((k) => ProtocolFeature[k as keyof typeof ProtocolFeature] === g.bit)} was not acked`)]);
+    } finally {
+      for (const fd of fds) closeFd(fd);
+    }
+  },
+};
+
+/**
+ * "REPLY_ACK": with it negotiated, a message without a defined reply sent with NEED_REPLY gets a
+ * u64 reply — 0 on success. The sweep covers QEMU's whole ring bring-up.
+ */
+const ackSweep: ConformanceCase = {
+  id: 'protocol-features/reply-ack/success-acked-zero',
+  title: 'Every message of QEMU\'s start sequence sent with NEED_REPLY gets one ack with status 0',
+  area: 'protocol-features',
+  requirements: ['VU-PF-003'],
+  level: 'MUST',
+  role: 'backend',
+  spec: { doc: 'vhost-user', anchor: 'REPLY_ACK', quote: 'with REPLY_ACK negotiated, a message with NEED_REPLY gets a u64 reply: zero for success, non-zero for failure' },
+  description: 'With REPLY_ACK, runs SET_OWNER, SET_FEATURES, the memory table and NUM/BASE/ADDR/KICK/CALL/ENABLE for ring 0, each with NEED_REPLY; every ack must be 0 (the session helper checks flags, request and size).',
+  needs: { protocolFeatures: [RA] },
+  async run(ctx) {
+    const ring = OneRing.create(64);
+    try {
+      const s = await ctx.openSession();
+      // negotiate()/start() send every ack-type message with NEED_REPLY when REPLY_ACK is in force
+      // and throw RequestFailedError (a fail verdict) on a non-zero status.
+      await negotiateDefault(s, ctx.peer);
+      await ring.start(s, 0);
+      const extra = await observeNext(s, ctx.quietMs);
+      return verdictOf([check(extra.kind === 'timeout', ['one ack per request, nothing more'], describeObservation(extra))],
+        `acked: ${s.messages.filter((m) => m.dir === 'received').length} replies`);
+    } finally {
+      ring.close();
+    }
+  },
+};
+
+/** Invalid arguments that must be refused (CHECKLIST VU-PF-004 "Observe"). */
+const FAILURES: { slug: string; level: 'SHOULD' | 'MUST'; why: string; net?: boolean; bit?: number; build: (ring: OneRing) => { request: number; body: Uint8Array } }[] = [
+  { slug: 'set-vring-num-zero', level: 'SHOULD', why: 'a queue size of 0', build: () => ({ request: FrontendRequest.SET_VRING_NUM, body: vringState.encode({ index: 0, num: 0 }) }) },
+  { slug: 'set-vring-num-65536', level: 'SHOULD', why: 'a queue size above 32768', build: () => ({ request: FrontendRequest.SET_VRING_NUM, body: vringState.encode({ index: 0, num: 65536 }) }) },
+  {
+    slug: 'set-vring-addr-outside-memory', level: 'SHOULD', why: 'ring addresses outside every memory region',
+    build: () => ({ request: FrontendRequest.SET_VRING_ADDR, body: vringAddr.encode({ index: 0, flags: 0, descAddr: 0x10n, usedAddr: 0x2000n, availAddr: 0x1000n, logGuestAddr: 0n }) }),
+  },
+  { slug: 'net-set-mtu-out-of-range', level: 'MUST', net: true, bit: ProtocolFeature.MTU, why: 'an MTU of 65536', build: () => ({ request: FrontendRequest.NET_SET_MTU, body: u64.encode(65536n) }) },
+];
+
+/** "REPLY_ACK": failure is reported with a non-zero status, not swallowed; `NET_SET_MTU` must nack bad values. */
+const failureCases: ConformanceCase[] = FAILURES.map((f) => ({
+  id: `protocol-features/reply-ack/failure-reported/${f.slug}`,
+  title: `REPLY_ACK reports failure for ${f.why}`,
+  area: 'protocol-features',
+  requirements: f.net ? ['VU-PF-004', 'VU-CFG-005'] : ['VU-PF-004'],
+  level: f.level,
+  role: 'backend',
+  ...(f.net ? { deviceTypes: ['net'] as const } : {}),
+  spec: { doc: 'vhost-user', anchor: 'REPLY_ACK', quote: 'non-zero for failure' },
+  description: `With REPLY_ACK and a memory table in force, sends a request with ${f.why} and NEED_REPLY; expects a non-zero ack or a close.`,
+  needs: { protocolFeatures: f.bit !== undefined ? [RA, f.bit] : [RA] },
+  async run(ctx: CaseContext): Promise<Verdict> {
+    const ring = OneRing.create(64);
+    try {
+      const s = await ctx.openSession();
+      await negotiateDefault(s, ctx.peer, (ctx.peer.protocolFeatures & featureMask(RA, ProtocolFeature.MQ, ProtocolFeature.CONFIGURE_MEM_SLOTS)) | (f.bit !== undefined ? featureMask(f.bit) : 0n));
+      if (f.slug.startsWith('set-vring-addr')) {
+        await sendMemoryTable(s, ring.memory);
+        await s.setVringNum(0, 64);
+        await s.setVringBase(0, 0);
+      }
+      const { request, body } = f.build(ring);
+      const o = await requestAndObserve(ctx, s, request, body, { needReply: true });
+      return verdictOf([verifyRejected(o, request, f.why)]);
+    } finally {
+      ring.close();
+    }
+  },
+}));
+
+/**
+ * RVMM fix e294ed66 ("Fix NEED_REPLY for all messages"); CHECKLIST D6: whether the message that
+ * negotiates REPLY_ACK owes an ack is unstated, hence SHOULD.
+ */
+const setPfAcked: ConformanceCase = {
+  id: 'protocol-features/reply-ack/set-protocol-features-acked',
+  title: 'SET_PROTOCOL_FEATURES (with REPLY_ACK) sent with NEED_REPLY is acked',
+  area: 'protocol-features',
+  requirements: ['VU-PF-005'],
+  level: 'SHOULD',
+  role: 'backend',
+  spec: { doc: 'vhost-user', anchor: 'REPLY_ACK', quote: 'a back-end offering REPLY_ACK acks every NEED_REPLY message, including SET_PROTOCOL_FEATURES' },
+  description: 'Sends SET_PROTOCOL_FEATURES including REPLY_ACK with NEED_REPLY; expects one ack with status 0.',
+  needs: { protocolFeatures: [RA] },
+  async run(ctx) {
+    const s = await ctx.openSession();
+    await s.getFeatures();
+    await s.getProtocolFeatures();
+    const o = await requestAndObserve(ctx, s, FrontendRequest.SET_PROTOCOL_FEATURES, u64.encode(ctx.peer.protocolFeatures & featureMask(RA, ProtocolFeature.MQ)), { needReply: true });
+    return verdictOf([verifyAckZero(o, FrontendRequest.SET_PROTOCOL_FEATURES)]);
+  },
+};
+
+/** "Multiple queue support": back-ends should implement MQ even for devices with a fixed number of queues. */
+const mqOffered: ConformanceCase = {
+  id: 'protocol-features/mq/offered',
+  title: 'The back-end offers the MQ protocol feature',
+  area: 'protocol-features',
+  requirements: ['VU-PF-008'],
+  level: 'SHOULD',
+  role: 'backend',
+  spec: { doc: 'vhost-user', anchor: 'Multiple queue support', quote: 'back-ends should implement the MQ protocol feature, even for fixed-queue devices' },
+  description: 'Checks bit 0 (MQ) of GET_PROTOCOL_FEATURES as probed at the start of the run.',
+  needs: { features: [PF30] },
+  async run(ctx) {
+    return verdictOf([check(hasFeature(ctx.peer.protocolFeatures, ProtocolFeature.MQ), ['protocol feature bit 0 (MQ) offered'], `protocol features 0x${ctx.peer.protocolFeatures.toString(16)}`)]);
+  },
+};
+
+/** Every protocol-feature case, in run order. */
+export const protocolFeatureCases: readonly ConformanceCase[] = [offeredWork, unackedOff, ackSweep, ...failureCases, setPfAcked, mqOffered];
+
