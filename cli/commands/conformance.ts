@@ -151,7 +151,9 @@ async function runConformance(o: ConformanceOptions): Promise<number> {
       loopingNet: profile.loopingNet,
       expectFeatures: profile.expectFeatures,
       expectProtocolFeatures: profile.expectProtocolFeatures,
-      onCaseStart: (c) => progress.update({ current: c.id }),
+      // On a terminal the live line names the running case; in a log, one line per case would
+      // only repeat the result table, so plain output keeps to periodic status lines.
+      onCaseStart: (c) => { if (process.stderr.isTTY) progress.update({ current: c.id }); },
       onResult: (r) => {
         counts[r.status] += 1;
         progress.update({ ...counts });
