@@ -9,7 +9,7 @@
 import { closeFd, memfdCreate, mmapShared } from '../../native/index.js';
 import { FrontendRequest, ProtocolFeature, featureMask, memRegion } from '../../fakes/wire/index.js';
 import type { ConformanceCase } from '../model.js';
-import { loopCheck, sendFrames, testFrame, trackerCheck, warmUp } from '../verify/data-net-loop.js';
+import { NET_HDR_LEN, frameDiff, frameSeq, loopCheck, sendFrames, testFrame, trackerCheck, warmUp } from '../verify/data-net-loop.js';
 import { FdProbe, stillOpen } from '../verify/ring-fd-probe.js';
 import { expectAccepted, sendForAck } from '../verify/ring-outcome.js';
 import { withRig, type RingRig } from '../verify/ring-rig.js';
@@ -56,12 +56,26 @@ export const descriptorLifetimeCases: readonly ConformanceCase[] = Object.freeze
         const tracker = rig.q(RX).driver.tracker;
         let armed = 0;
         for (let round = 0; round < 4; round++) {
-          sendFrames(rig, TX, Array.from({ length: 8 }, (_, i) => testFrame(round * 8 + i, 1000)));
+          const frames = Array.from({ length: 8 }, (_, i) => testFrame(round * 8 + i, 1000));
+          const txBufs = sendFrames(rig, TX, frames).map((h) => rig.q(TX).headToBuf.get(h)!);
           await waitUntil(() => rig.usedIdx(RX) !== rig.q(RX).driver.lastUsedIdx, ctx.waitMs, ctx.signal);
           await sleep(2);
           for (const e of rig.reclaim(RX)) {
+            // A write racing or following the used->idx store shows as a changed byte here, before
+            // the canary goes in (a late write a moment later shows on the canary).
+            const got = rig.bufBytes(RX, e.buf!).slice(NET_HDR_LEN, e.len);
+            const seq = frameSeq(got);
+            const sent = seq === undefined ? undefined : frames[seq - round * 8];
+            const d = sent === undefined ? 'holds no frame of this round' : frameDiff(sent, got);
+            if (d) return fail('a returned RX buffer holds exactly the frame sent (nothing written after used->idx)', `RX head ${e.id}: ${d}`);
             tracker.arm(e.id);
             armed++;
+          }
+          await waitUntil(() => rig.usedIdx(TX) === rig.q(TX).driver.availIdx, ctx.waitMs, ctx.signal);
+          await sleep(2);
+          for (const [i, b] of txBufs.entries()) {
+            const d = frameDiff(frames[i], rig.bufBytes(TX, b).slice(NET_HDR_LEN, NET_HDR_LEN + frames[i].length));
+            if (d) return fail('a returned TX buffer is unchanged (the device never writes it, before or after returning it)', `TX buffer ${b}: ${d}`);
           }
           rig.reclaim(TX);
         }
