@@ -24,6 +24,23 @@ describe('TargetChild', () => {
     await again.close();
   });
 
+  it('fuzzes a range by itself, and after a crash names the input that was running', async () => {
+    const { inputAt, inputSpace } = await import('./inputs.js');
+    const space = inputSpace('bytes');
+    const safe = await TargetChild.start({ target: target('libsafe.so') });
+    expect(await safe.fuzz({ seed: 4, params: space.params, start: 10, count: 5_000, timeMs: 0 }, 5_000)).toEqual({ status: 'done', next: 5_010 });
+    await safe.close();
+    const child = await TargetChild.start({ target: target('libvu_parser.so') });
+    const v = await child.fuzz({ seed: 3, params: space.params, start: 0, count: 1_000_000, timeMs: 0 }, 5_000);
+    expect(v.status).toBe('failed');
+    const index = (v as { index: number }).index;
+    // The culprit, regenerated from (seed, index), crashes a fresh worker alone; the input before it does not.
+    const again = await TargetChild.start({ target: target('libvu_parser.so') });
+    expect(await again.submit([inputAt(space, 3, index - 1)], 5_000)).toEqual({ status: 'ok' });
+    expect((await again.submit([inputAt(space, 3, index)], 5_000)).status).toBe('failed');
+    await again.close();
+  });
+
   it('classifies an ASan report by its bug type', () => {
     const stderr = '==1==ERROR: AddressSanitizer: stack-buffer-overflow on address 0x7ff\nSUMMARY: …';
     expect(classifyEnd({ code: 1, signal: null, stderr, timedOut: false })).toMatchObject({

@@ -1,20 +1,29 @@
 /**
- * One worker process holding a loaded target (worker.ts), seen from the parent. Batches are
- * pipelined: the parent may submit the next batch before the previous one answered, and the
- * worker runs them in order. When the worker dies, the oldest unanswered batch is the one that
- * killed it (`failed`); later ones never ran (`lost`).
+ * One worker process holding a loaded target (worker.ts), seen from the parent. Two ways to run
+ * inputs:
  *
- * Every wait has a time-out: starting (load + LLVMFuzzerInitialize) and each batch. A batch that
- * does not answer in time is a hang: the worker is killed with SIGKILL.
+ * - `fuzz`: the worker generates and runs a range of search inputs by itself. The parent only
+ *   supervises: it polls the shared progress page (a memfd mapped in both processes, given to
+ *   the worker as fd 4) for progress, calls it a hang when the index stops moving for the hang
+ *   time-out, and after a crash reads from the page which input was running.
+ * - `submit`: explicit inputs in batches. Batches are pipelined: the parent may submit the next
+ *   batch before the previous one answered, and the worker runs them in order. When the worker
+ *   dies, the oldest unanswered batch is the one that killed it (`failed`); later ones never ran
+ *   (`lost`).
+ *
+ * Every wait has a time-out: starting (load + LLVMFuzzerInitialize), each batch, and each input
+ * of a fuzz range. A worker that does not answer in time is a hang: it is killed with SIGKILL.
  * @module
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { VhostUserError } from '../../fakes/wire/errors.js';
+import { closeFd, memfdCreate, mmapShared, type Mapping } from '../../native/index.js';
 import { asanEnv } from './asan.js';
 import { STDERR_KEEP, type WorkerEnd } from './failure.js';
-import { packBatch, type WorkerReply, type WorkerRequest } from './protocol.js';
+import type { InputParams } from './inputs.js';
+import { PROGRESS_BYTES, ProgressSlot, packBatch, type WorkerReply, type WorkerRequest } from './protocol.js';
 
 /** Stable codes of FFI runner errors. */
 export const FfiErrorCode = {
@@ -59,6 +68,32 @@ export type BatchVerdict =
   /** The worker died before reaching this batch; none of its inputs ran. */
   | { readonly status: 'lost' };
 
+/** A range of search inputs for {@link TargetChild.fuzz}. */
+export interface FuzzRange {
+  /** Search seed (fast-check seed of the input space). */
+  readonly seed: number;
+  /** The input space (a `choices` generator). */
+  readonly params: InputParams;
+  /** First input index. */
+  readonly start: number;
+  /** Number of inputs. */
+  readonly count: number;
+  /** Stop after this many ms (0: no limit). */
+  readonly timeMs: number;
+}
+
+/** Outcome of a fuzz range. */
+export type FuzzVerdict =
+  /** Every input up to `next` (exclusive) ran and returned. */
+  | { readonly status: 'done'; readonly next: number }
+  /** The worker died (or hung) running input `index`; inputs before it returned. */
+  | { readonly status: 'failed'; readonly index: number; readonly end: WorkerEnd };
+
+interface FuzzWait {
+  readonly resolve: (v: FuzzVerdict) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
 interface Pending {
   readonly id: number;
   readonly timeoutMs: number;
@@ -84,8 +119,13 @@ export class TargetChild {
   private timedOut = false;
   private ended: WorkerEnd | undefined;
   private readonly closed: Promise<WorkerEnd>;
+  private fuzzing: FuzzWait | undefined;
 
-  private constructor(proc: ChildProcess) {
+  private constructor(
+    proc: ChildProcess,
+    private readonly mapping: Mapping,
+    private readonly page: Float64Array,
+  ) {
     this.proc = proc;
     proc.stderr?.setEncoding('utf8');
     proc.stderr?.on('data', (chunk: string) => {
@@ -110,13 +150,24 @@ export class TargetChild {
    */
   static async start(opts: ChildOptions): Promise<TargetChild> {
     const env = opts.asanRuntime !== undefined ? asanEnv(opts.asanRuntime, process.env) : process.env;
-    const proc = fork(workerScript(), [], {
-      execArgv: [],
-      serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env,
-    });
-    const child = new TargetChild(proc);
+    const script = workerScript();
+    // OWNERSHIP: the memfd is dup'ed into the worker as fd 4; this process keeps only a mapping.
+    const memfd = memfdCreate('vhostlab-ffi-progress', PROGRESS_BYTES);
+    let mapping: Mapping;
+    let proc: ChildProcess;
+    try {
+      mapping = mmapShared(memfd, PROGRESS_BYTES);
+      proc = fork(script, [], {
+        execArgv: [],
+        serialization: 'advanced',
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc', memfd],
+        env,
+      });
+    } finally {
+      closeFd(memfd);
+    }
+    // SAFETY: the page stays mapped until close() (after the worker is gone).
+    const child = new TargetChild(proc, mapping, new Float64Array(mapping.buffer));
     const timeoutMs = opts.startTimeoutMs ?? 15_000;
     const ready = await new Promise<WorkerReply | WorkerEnd | 'timeout'>((resolve) => {
       const timer = setTimeout(() => resolve('timeout'), timeoutMs);
@@ -131,7 +182,7 @@ export class TargetChild {
       child.send({ t: 'init', target: opts.target });
     });
     if (typeof ready === 'object' && 't' in ready && ready.t === 'ready') return child;
-    child.kill();
+    await child.close();
     const stderr = child.stderrTail.trim();
     if (ready === 'timeout') throw new FfiTargetLoadError(opts.target, `loading ${opts.target} took more than ${timeoutMs} ms`, stderr);
     if ('t' in ready && ready.t === 'load-error') throw new FfiTargetLoadError(opts.target, ready.message, stderr);
@@ -164,10 +215,41 @@ export class TargetChild {
     });
   }
 
-  /** Kills the worker (SIGKILL) and waits until it is gone. */
+  /**
+   * Lets the worker generate and run `range`, and resolves when it finished or died. Calls
+   * `onProgress(executed)` about every `tickMs`. An input that runs longer than `hangMs` (the
+   * index on the progress page does not move) is a hang: the worker is killed.
+   */
+  fuzz(range: FuzzRange, hangMs: number, onProgress?: (executed: number) => void, tickMs = 100): Promise<FuzzVerdict> {
+    if (this.ended !== undefined) return Promise.resolve({ status: 'failed', index: range.start, end: this.ended });
+    if (this.fuzzing !== undefined || this.pending.length > 0) throw new Error('TargetChild.fuzz: the worker is busy');
+    this.page[ProgressSlot.INDEX] = range.start;
+    const tick = Math.max(5, Math.min(tickMs, hangMs / 4));
+    let last = range.start;
+    let lastMove = performance.now();
+    return new Promise((resolve) => {
+      const timer = setInterval(() => {
+        const index = this.page[ProgressSlot.INDEX]!;
+        const now = performance.now();
+        if (index !== last) {
+          last = index;
+          lastMove = now;
+        } else if (now - lastMove > hangMs) {
+          this.timedOut = true;
+          this.kill();
+        }
+        onProgress?.(index - range.start);
+      }, tick);
+      this.fuzzing = { resolve, timer };
+      this.send({ t: 'fuzz', seed: range.seed, params: range.params, start: range.start, count: range.count, timeMs: range.timeMs });
+    });
+  }
+
+  /** Kills the worker (SIGKILL), waits until it is gone, and releases the progress page. */
   async close(): Promise<void> {
     this.kill();
     await this.closed;
+    this.mapping.unmap();
   }
 
   /** Sends SIGKILL; verdicts of pending batches follow from the 'close' event. */
@@ -190,6 +272,14 @@ export class TargetChild {
   }
 
   private onMessage(m: WorkerReply): void {
+    if (m.t === 'fuzz-done') {
+      const f = this.fuzzing;
+      this.fuzzing = undefined;
+      if (f === undefined) return;
+      clearInterval(f.timer);
+      f.resolve({ status: 'done', next: m.next });
+      return;
+    }
     if (m.t !== 'done') return;
     const head = this.pending[0];
     if (head === undefined || head.id !== m.id) return;
@@ -200,6 +290,12 @@ export class TargetChild {
 
   private onEnd(end: WorkerEnd): void {
     clearTimeout(this.timer);
+    const f = this.fuzzing;
+    this.fuzzing = undefined;
+    if (f !== undefined) {
+      clearInterval(f.timer);
+      f.resolve({ status: 'failed', index: this.page[ProgressSlot.INDEX]!, end });
+    }
     const [head, ...rest] = this.pending.splice(0);
     head?.resolve({ status: 'failed', end });
     for (const p of rest) p.resolve({ status: 'lost' });

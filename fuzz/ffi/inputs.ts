@@ -3,6 +3,13 @@
  * (vhost-user message streams from the wire model). Each is a fast-check arbitrary of byte
  * strings plus the parameters that rebuild it, so a reproducer's `seed` + `path` + `params`
  * regenerate the exact input.
+ *
+ * Two generations of generators exist, told apart by `params.generator`:
+ * - `choices-v1` (current): hand-written generators over a choice sequence (bytes-generator.ts,
+ *   stream-generator.ts) wrapped in a {@link ChoiceArbitrary}, checked with the seekable
+ *   {@link indexedRandom}, so the worker generates input `i` itself in O(1);
+ * - `fast-check` (reproducers written before it; no `generator` field): the combinator arbitrary
+ *   `messageStream` and {@link BytesArbitrary}, with fast-check's default random generator.
  * @module
  */
 import fc from 'fast-check';
@@ -11,15 +18,26 @@ import { describeMessage } from '../../fakes/wire/message.js';
 import { requestName } from '../../fakes/wire/requests.js';
 import { encodeStream, messageStream } from '../arbitraries/message-stream.js';
 import type { ReproMessage } from '../replay/repro.js';
+import { INTERESTING_U32, bytesGenerator } from './bytes-generator.js';
+import { ChoiceArbitrary } from './choice-arbitrary.js';
+import { RunRandom, biasFactorOf, indexedRandom, type IndexedRandom } from './indexed-random.js';
+import { streamGenerator } from './stream-generator.js';
 
 /** Input modes. */
 export const InputMode = { BYTES: 'bytes', STRUCTURED: 'structured' } as const;
 /** One of {@link InputMode}. */
 export type InputModeValue = (typeof InputMode)[keyof typeof InputMode];
 
+/** Generator generations, see the module comment. */
+export const InputGenerator = { CHOICES: 'choices-v1', FAST_CHECK: 'fast-check' } as const;
+/** One of {@link InputGenerator}. */
+export type InputGeneratorValue = (typeof InputGenerator)[keyof typeof InputGenerator];
+
 /** Generator parameters (stored in reproducers). */
 export interface InputParams {
   readonly mode: InputModeValue;
+  /** Which generator built the inputs. */
+  readonly generator: InputGeneratorValue;
   /** bytes: most chunks per input; structured: most messages per stream. */
   readonly maxItems: number;
   /** structured: most memory regions in the layout. */
@@ -30,19 +48,25 @@ export interface InputParams {
 export interface InputSpace {
   readonly params: InputParams;
   readonly arbitrary: fc.Arbitrary<Uint8Array>;
+  /** The `randomType` every `fc.check` over `arbitrary` must use (absent: fast-check's default). */
+  readonly randomType?: (seed: number) => IndexedRandom;
+  /**
+   * Present for `choices-v1` spaces: the worker's way to build run `i`'s input, as
+   * `draw(runs.at(i), biasFactorOf(i))` with `runs = new RunRandom(seed)`; a view valid until the
+   * next call. Equal to the value `fc.check({seed, path: String(i), randomType})` generates.
+   */
+  readonly draw?: (mrng: fc.Random, biasFactor: number) => Uint8Array;
 }
 
 /** Defaults per mode. */
 export const DEFAULT_INPUT_PARAMS: Readonly<Record<InputModeValue, InputParams>> = {
-  bytes: { mode: 'bytes', maxItems: 64, maxRegions: 4 },
-  structured: { mode: 'structured', maxItems: 16, maxRegions: 4 },
+  bytes: { mode: 'bytes', generator: 'choices-v1', maxItems: 64, maxRegions: 4 },
+  structured: { mode: 'structured', generator: 'choices-v1', maxItems: 16, maxRegions: 4 },
 };
 
-/** Libfuzzer-style "interesting" 32-bit values: boundaries of the common integer widths. */
-const INTERESTING_U32 = [0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
-
 /**
- * Structure-blind bytes. Uniform random bytes almost never hit a 32-bit field's exact value, and
+ * Structure-blind bytes of the `fast-check` generation (kept so old reproducers regenerate;
+ * new runs use bytes-generator.ts, which draws the same distribution). Uniform random bytes almost never hit a 32-bit field's exact value, and
  * fast-check has no coverage feedback to climb towards one; so, like libFuzzer's value profile and
  * dictionaries, inputs are built from chunks that are mostly native-endian (little-endian here)
  * 32-bit words drawn from small and boundary values, mixed with single bytes, 64-bit words and
@@ -137,28 +161,49 @@ function* shrinkBytes(v: Uint8Array): Generator<Uint8Array> {
   }
 }
 
-/** The bytes-mode arbitrary; see {@link BytesArbitrary}. */
+/** The bytes-mode arbitrary of the `fast-check` generation; see {@link BytesArbitrary}. */
 export const bytesArbitrary = (maxChunks: number): fc.Arbitrary<Uint8Array> => new BytesArbitrary(maxChunks);
 
-/** The input space for `params` (missing fields take the mode's defaults). */
-export function inputSpace(mode: InputModeValue, overrides: Partial<Omit<InputParams, 'mode'>> = {}): InputSpace {
-  const params: InputParams = { ...DEFAULT_INPUT_PARAMS[mode], ...overrides, mode };
-  const arbitrary =
-    mode === 'bytes'
-      ? bytesArbitrary(params.maxItems)
-      : messageStream({ maxMessages: params.maxItems, maxRegions: params.maxRegions }).map(encodeStream);
-  return { params, arbitrary };
+/** Parameters a caller may override (the generator is always the current one for new runs). */
+export type InputOverrides = Partial<Omit<InputParams, 'mode' | 'generator'>>;
+
+/** The input space for `params` (missing fields take the mode's defaults; current generator). */
+export function inputSpace(mode: InputModeValue, overrides: InputOverrides = {}): InputSpace {
+  return buildSpace({ ...DEFAULT_INPUT_PARAMS[mode], ...overrides, mode, generator: InputGenerator.CHOICES });
+}
+
+function buildSpace(params: InputParams): InputSpace {
+  if (params.generator === InputGenerator.FAST_CHECK) {
+    const arbitrary =
+      params.mode === 'bytes'
+        ? bytesArbitrary(params.maxItems)
+        : messageStream({ maxMessages: params.maxItems, maxRegions: params.maxRegions }).map(encodeStream);
+    return { params, arbitrary };
+  }
+  const generator =
+    params.mode === 'bytes' ? bytesGenerator(params.maxItems) : streamGenerator({ maxMessages: params.maxItems, maxRegions: params.maxRegions });
+  const arbitrary = new ChoiceArbitrary(generator);
+  return { params, arbitrary, randomType: indexedRandom, draw: (mrng, biasFactor) => arbitrary.draw(mrng, biasFactor) };
+}
+
+/**
+ * Input `index` of the search with `seed` over `space`: what the worker ran as that input, and
+ * what `fc.check({seed, path: String(index)})` regenerates. Only for spaces with `draw`.
+ */
+export function inputAt(space: InputSpace, seed: number, index: number): Uint8Array {
+  if (space.draw === undefined) throw new RangeError(`input space ${space.params.generator} cannot generate by index`);
+  return space.draw(new RunRandom(seed).at(index), biasFactorOf(index)).slice();
 }
 
 /** Rebuilds an input space from reproducer params; throws RangeError on unknown values. */
 export function inputSpaceFromParams(params: Readonly<Record<string, unknown>>): InputSpace {
   const mode = params.mode;
   if (mode !== 'bytes' && mode !== 'structured') throw new RangeError(`unknown input mode ${JSON.stringify(mode)}`);
+  // Reproducers written before the generator was recorded came from the fast-check arbitraries.
+  const generator = params.generator ?? InputGenerator.FAST_CHECK;
+  if (generator !== InputGenerator.CHOICES && generator !== InputGenerator.FAST_CHECK) throw new RangeError(`unknown input generator ${JSON.stringify(generator)}`);
   const num = (k: string): number | undefined => (typeof params[k] === 'number' ? (params[k] as number) : undefined);
-  const overrides: { maxItems?: number; maxRegions?: number } = {};
-  if (num('maxItems') !== undefined) overrides.maxItems = num('maxItems')!;
-  if (num('maxRegions') !== undefined) overrides.maxRegions = num('maxRegions')!;
-  return inputSpace(mode, overrides);
+  return buildSpace({ ...DEFAULT_INPUT_PARAMS[mode], mode, generator, ...(num('maxItems') !== undefined ? { maxItems: num('maxItems')! } : {}), ...(num('maxRegions') !== undefined ? { maxRegions: num('maxRegions')! } : {}) });
 }
 
 /**

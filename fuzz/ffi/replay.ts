@@ -55,7 +55,7 @@ export async function regenerateInput(repro: Repro): Promise<Uint8Array | undefi
       value = x;
       return false;
     }),
-    { seed: repro.seed, path: repro.path, numRuns: 1 },
+    { seed: repro.seed, path: repro.path, numRuns: 1, ...(space.randomType ? { randomType: space.randomType } : {}) },
   );
   return value;
 }

@@ -4,19 +4,19 @@
  *
  * Phases:
  * 1. corpus — every file of `corpusDir` (raw inputs, or reproducer JSON) runs first.
- * 2. search — `fc.check` over the input arbitrary. The property queues each input and returns at
- *    once; every `batchSize` inputs one batch goes to the worker, and the property awaits the
- *    verdict of the batch before it, so the worker runs batch n while fast-check generates batch
- *    n+1 (two cores, two processes busy). A failed batch stops the check (`endOnFailure`).
- * 3. locate — the failed batch runs again, one input per round trip, in a fresh worker: the input
- *    that kills it is the culprit, and its run index is its fast-check path.
- * 4. shrink — `fc.check` again with `{seed, path: runIndex}`: fast-check regenerates the culprit
- *    and shrinks it, each candidate run alone (a fresh worker after every crash, one kept warm in
- *    advance). A candidate counts as failing only with the same failure signature.
+ * 2. search — the worker generates input `i` as fast-check run `i` of the input space (seekable
+ *    random source, hand-written generator; see inputs.ts) and calls the target on it, with no
+ *    IPC per input. It writes `i` to a page shared with the parent before each call; the parent
+ *    polls that page for progress and hangs, and after a crash reads the culprit's index there.
+ * 3. locate — the culprit is regenerated from (seed, index) and run alone in a fresh worker, to
+ *    confirm it fails by itself and to get its failure.
+ * 4. shrink — `fc.check` with `{seed, path: index, randomType}`: fast-check regenerates the
+ *    culprit and shrinks its choice sequence, each candidate run alone (a fresh worker after every
+ *    crash, spares kept warm). A candidate counts as failing only with the same failure signature.
  * 5. report — the shrunk input, its path and the failure go into a `vhostlab.repro/v1` file.
  *
- * Batching is what makes the rate: one IPC round trip costs tens of microseconds, a call into the
- * target well under one.
+ * Moving generation into the worker is what makes the rate: fast-check's runner and IPC cost a
+ * few microseconds per input in the parent, a call into the target well under one.
  * @module
  */
 import fc from 'fast-check';
@@ -27,7 +27,7 @@ import { readRepro, reproBytes, writeRepro, type ReproFailure } from '../replay/
 import { findAsanRuntime, isAsanLibrary } from './asan.js';
 import { TargetChild, type ChildOptions } from './child.js';
 import { classifyEnd, type ClassifiedFailure } from './failure.js';
-import { describeStream, inputSpace, type InputModeValue, type InputParams, type InputSpace } from './inputs.js';
+import { describeStream, inputAt, inputSpace, type InputModeValue, type InputOverrides, type InputParams, type InputSpace } from './inputs.js';
 
 /** Options of {@link fuzzFfi}. */
 export interface FfiFuzzOptions {
@@ -36,7 +36,7 @@ export interface FfiFuzzOptions {
   /** Input space (default `structured`). */
   readonly mode?: InputModeValue;
   /** Overrides of the input space's parameters. */
-  readonly inputParams?: Partial<Omit<InputParams, 'mode'>>;
+  readonly inputParams?: InputOverrides;
   /** fast-check seed (default: random, reported in the result). */
   readonly seed?: number;
   /** Most inputs to generate (default 100 000 when `timeMs` is not given either). */
@@ -53,7 +53,10 @@ export interface FfiFuzzOptions {
   readonly asanRuntime?: string;
   /** Time one input may take before it counts as a hang (default 2000 ms). */
   readonly hangTimeoutMs?: number;
-  /** Inputs per IPC batch (default 256). */
+  /**
+   * Inputs per IPC batch when inputs are sent (corpus files; default 256). The search phase sends
+   * none: the worker generates its inputs.
+   */
   readonly batchSize?: number;
   /** Shrink the failure (default true). */
   readonly shrink?: boolean;
@@ -119,11 +122,6 @@ export interface FfiFuzzResult {
   readonly searchMs: number;
   readonly execsPerSec: number;
   readonly finding?: FfiFinding;
-}
-
-/** Thrown inside the search property to end `fc.check` at the first failed batch. */
-class StopSearch extends Error {
-  override readonly name = 'StopSearch';
 }
 
 /** Worker options for `opts`: detects ASan and finds its runtime. */
@@ -209,7 +207,11 @@ export async function fuzzFfi(opts: FfiFuzzOptions): Promise<FfiFuzzResult> {
     // 1. corpus
     const corpus = opts.corpusDir !== undefined ? readCorpus(opts.corpusDir) : [];
     if (corpus.length > 0) {
-      const hit = await runAndLocate(corpus.map((c) => c.input), child, supply, hangMs, counters);
+      let hit: { index: number; failure: ClassifiedFailure } | undefined;
+      for (let from = 0; from < corpus.length && hit === undefined; from += batchSize) {
+        const h = await runAndLocate(corpus.slice(from, from + batchSize).map((c) => c.input), child, supply, hangMs, counters);
+        if (h !== undefined) hit = { index: from + h.index, failure: h.failure };
+      }
       if (hit !== undefined) {
         const file = corpus[hit.index]!.file;
         const finding: FfiFinding = {
@@ -221,86 +223,50 @@ export async function fuzzFfi(opts: FfiFuzzOptions): Promise<FfiFuzzResult> {
       if (!child.alive) child = await supply.take(0);
     }
 
-    // 2. search
+    // 2. search: the worker generates and runs inputs 0..runs-1 itself (see worker.ts).
     phase = 'search';
     searchStart = performance.now();
-    let runIndex = 0;
-    let batch: Uint8Array[] = [];
-    let batchStart = 0;
-    const inflight: { start: number; inputs: Uint8Array[]; verdict: ReturnType<TargetChild['submit']> }[] = [];
-    let failedBatch: { start: number; inputs: Uint8Array[]; failure: ClassifiedFailure; atMs: number } | undefined;
-    const batchTimeout = (n: number): number => hangMs + n; // + 1 ms per input of slack for slow targets
-    const flush = (): void => {
-      if (batch.length === 0) return;
-      inflight.push({ start: batchStart, inputs: batch, verdict: child.submit(batch, batchTimeout(batch.length)) });
-      batchStart = runIndex;
-      batch = [];
-    };
-    const settleOldest = async (): Promise<void> => {
-      const b = inflight.shift()!;
-      const v = await b.verdict;
-      if (v.status === 'ok') {
-        counters.execs += b.inputs.length;
-        counters.searchExecs += b.inputs.length;
-        return;
-      }
-      // 'lost' cannot happen for the oldest batch (the worker runs them in order); treat as failed.
-      failedBatch = {
-        start: b.start,
-        inputs: b.inputs,
-        failure: classifyEnd(v.status === 'failed' ? v.end : { code: null, signal: null, stderr: '', timedOut: false }),
-        atMs: performance.now() - searchStart,
-      };
-      throw new StopSearch('failure found');
-    };
-    const property = fc.asyncProperty(space.arbitrary, async (input) => {
-      batch.push(input);
-      runIndex++;
-      if (batch.length >= batchSize) {
-        flush();
-        while (inflight.length > 1) await settleOldest();
+    const execsBefore = counters.execs;
+    const verdict = await child.fuzz(
+      { seed, params: space.params, start: 0, count: runs, timeMs: opts.timeMs ?? 0 },
+      hangMs,
+      (executed) => {
+        counters.searchExecs = executed;
+        counters.execs = execsBefore + executed;
         progress();
-      }
-      return true;
-    });
-    const check = await fc.check(property, {
-      seed,
-      numRuns: runs,
-      endOnFailure: true,
-      ...(opts.timeMs !== undefined ? { interruptAfterTimeLimit: opts.timeMs, markInterruptAsFailure: false } : {}),
-    });
-    if (failedBatch === undefined) {
-      if (check.failed && !(check.errorInstance instanceof StopSearch)) throw check.errorInstance ?? new Error('fast-check failed without an error');
-      try {
-        flush();
-        while (inflight.length > 0) await settleOldest();
-      } catch (e) {
-        if (!(e instanceof StopSearch)) throw e;
-      }
-    }
+      },
+      Math.min(opts.progressIntervalMs ?? 1000, 100),
+    );
     searchEnd = performance.now();
+    if (verdict.status === 'done') {
+      counters.searchExecs = verdict.next;
+      counters.execs = execsBefore + verdict.next;
+      progress(true);
+      return result();
+    }
+    // Inputs before the culprit returned; the culprit is counted when it runs again alone.
+    const culpritRun = verdict.index;
+    const atMs = searchEnd - searchStart;
+    const found = classifyEnd(verdict.end);
+    counters.searchExecs = culpritRun;
+    counters.execs = execsBefore + culpritRun;
     progress(true);
-    if (failedBatch === undefined) return result();
-    const fb: { start: number; inputs: Uint8Array[]; failure: ClassifiedFailure; atMs: number } = failedBatch;
-    // Batches sent after the failed one never ran; the failed one is counted once located.
 
-    // 3. locate
+    // 3. confirm: regenerate the culprit from (seed, index) and run it alone in a fresh worker.
     phase = 'locate';
     await child.close();
-    const hit = await locate(fb.inputs, supply, hangMs, counters);
+    const unshrunk = inputAt(space, seed, culpritRun);
+    saveInFlight(opts.outDir, unshrunk);
+    const hit = await locate([unshrunk], supply, hangMs, counters);
     if (hit === undefined) {
-      // Not reproducible one at a time (state carried between inputs, or a flaky target): report
-      // the whole batch's first input position unknown, keep the original failure.
-      const unshrunk = fb.inputs[0]!;
+      // Not reproducible alone (state carried between inputs, or a flaky target): report the
+      // culprit unshrunk with the original failure.
       const finding: FfiFinding = {
-        source: 'fuzz', input: unshrunk, unshrunk, failure: { ...fb.failure.failure, summary: `${fb.failure.failure.summary} (not reproducible alone)` },
-        signature: fb.failure.signature, seed, path: String(fb.start), shrinkSteps: 0, timeToFindMs: fb.atMs, execsToFind: fb.start + fb.inputs.length,
+        source: 'fuzz', input: unshrunk, unshrunk, failure: { ...found.failure, summary: `${found.failure.summary} (not reproducible alone)` },
+        signature: found.signature, seed, path: String(culpritRun), shrinkSteps: 0, timeToFindMs: atMs, execsToFind: culpritRun + 1,
       };
       return result(report(finding, opts, space));
     }
-    const culpritRun = fb.start + hit.index;
-    const unshrunk = fb.inputs[hit.index]!;
-    saveInFlight(opts.outDir, unshrunk);
     let best = { input: unshrunk, failure: hit.failure, path: String(culpritRun) };
 
     // 4. shrink
@@ -316,9 +282,16 @@ export async function fuzzFfi(opts: FfiFuzzOptions): Promise<FfiFuzzResult> {
         current = undefined;
         return v.status === 'failed' ? classifyEnd(v.end) : undefined;
       };
+      // fast-check's time limit races the property: a candidate may still be running when the
+      // check returns. It must neither update `best` nor leave a worker behind.
+      let stopped = false;
+      let inflight: Promise<unknown> = Promise.resolve();
       const shrinkCheck = await fc.check(
         fc.asyncProperty(space.arbitrary, async (input) => {
-          const f = await runOne(input);
+          const running = runOne(input);
+          inflight = running.catch(() => undefined);
+          const f = await running;
+          if (stopped) return true;
           if (f !== undefined && f.signature === hit.failure.signature) {
             counters.shrinkSteps++;
             best = { input, failure: f, path: best.path };
@@ -326,8 +299,13 @@ export async function fuzzFfi(opts: FfiFuzzOptions): Promise<FfiFuzzResult> {
           }
           return true;
         }),
-        { seed, path: String(culpritRun), numRuns: 1, interruptAfterTimeLimit: opts.shrinkTimeMs ?? 60_000, markInterruptAsFailure: false },
+        {
+          seed, path: String(culpritRun), numRuns: 1, interruptAfterTimeLimit: opts.shrinkTimeMs ?? 60_000, markInterruptAsFailure: false,
+          ...(space.randomType ? { randomType: space.randomType } : {}),
+        },
       );
+      stopped = true;
+      await inflight;
       await current?.close();
       if (shrinkCheck.failed && shrinkCheck.counterexamplePath !== null && shrinkCheck.counterexample !== null) {
         best = { input: shrinkCheck.counterexample[0], failure: best.failure, path: shrinkCheck.counterexamplePath };
@@ -335,7 +313,7 @@ export async function fuzzFfi(opts: FfiFuzzOptions): Promise<FfiFuzzResult> {
     }
     const finding: FfiFinding = {
       source: 'fuzz', input: best.input, unshrunk, failure: best.failure.failure, signature: best.failure.signature,
-      seed, path: best.path, shrinkSteps: counters.shrinkSteps, timeToFindMs: fb.atMs, execsToFind: culpritRun + 1,
+      seed, path: best.path, shrinkSteps: counters.shrinkSteps, timeToFindMs: atMs, execsToFind: culpritRun + 1,
     };
     return result(report(finding, opts, space));
   } finally {

@@ -47,12 +47,13 @@ export function registerFfi(fuzz: Command, io: FuzzIo): void {
     .option('--asan', 'the library is ASan-built (default: detected)')
     .option('--asan-runtime <path>', 'ASan runtime to LD_PRELOAD (default: from clang-14)')
     .option('--timeout <ms>', 'time one input may take before it is a hang', '2000')
-    .option('--batch <n>', 'inputs per IPC round trip', '256')
+    .option('--batch <n>', 'inputs per IPC round trip when corpus inputs are sent (the search generates inputs in the worker)', '256')
     .option('--no-shrink', 'report the failing input as found')
     .option('--json', 'print one JSON document on stdout')
     .addHelpText('after', `
-The target runs in a child process, so a crash (signal, sanitizer report, exit) or a hang is
-caught, shrunk by fast-check (each attempt in a fresh child) and written as a reproducer that
+The target runs in a child process that generates its inputs itself (input i is fast-check run i
+of the seed), so a crash (signal, sanitizer report, exit) or a hang is caught, the input
+regenerated, shrunk by fast-check (each attempt in a fresh child) and written as a reproducer that
 \`vhostlab fuzz --replay FILE\` replays. ASan-built libraries get the ASan runtime preloaded.
 
 Exit codes: 0 nothing found, 1 found (the reproducer path is printed), 2 bad usage,
