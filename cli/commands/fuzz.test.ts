@@ -73,13 +73,13 @@ describe('vhostlab fuzz --replay', () => {
     expect((r.error as Error).message).toMatch(/bad\.json: not a valid vhostlab reproducer: not JSON/);
   });
 
-  it('answers "not supported yet" for kinds without a replayer', async () => {
+  it('refuses a live reproducer that records no peer to start', async () => {
     const file = writeRepro(join(dir, 'proto'), {
       kind: 'protocol', seed: 1, path: '0', target: 'x', input: Uint8Array.of(1), failure: { kind: 'hang', summary: 'no answer' },
     });
     const r = await run('fuzz', '--replay', file);
     expect(r.error).toBeInstanceOf(UsageError);
-    expect((r.error as Error).message).toMatch(/'protocol' reproducers is not supported yet/);
+    expect((r.error as Error).message).toMatch(/records no peer to start \(params\.peer\)/);
   });
 
   it('needs a fuzzer name or --replay', async () => {

@@ -6,12 +6,15 @@
  */
 import type { Command } from 'commander';
 import { registerFfi } from './fuzz/ffi.js';
+import { registerProtocol } from './fuzz/protocol.js';
+import { registerReconnect } from './fuzz/reconnect.js';
+import { registerMemory } from './fuzz/memory.js';
 import { processIo, type FuzzIo } from './fuzz/io.js';
 import { runReplay, type ReplayCliOptions } from './fuzz/replay.js';
 import { UsageError } from '../exit.js';
 
 /** Sub-command registrars of the group; add a line per fuzzer. */
-const SUBCOMMANDS: ((fuzz: Command, io: FuzzIo) => void)[] = [registerFfi];
+const SUBCOMMANDS: ((fuzz: Command, io: FuzzIo) => void)[] = [registerFfi, registerProtocol, registerReconnect, registerMemory];
 
 /** Registers `fuzz` writing through `io`. */
 export function registerFuzz(program: Command, io: FuzzIo): Command {

@@ -54,8 +54,12 @@ export interface ReproInput {
 
 /** How the run failed. */
 export interface ReproFailure {
-  /** `crash` (signal or sanitizer report), `exit` (the target exited), `hang` (time-out). */
-  readonly kind: 'crash' | 'exit' | 'hang';
+  /**
+   * `crash` (signal or sanitizer report), `exit` (the target exited), `hang` (time-out); the live
+   * fuzzers add `fd-leak`, `liveness` (no fresh session or no traffic afterwards), `state-loss`
+   * (descriptors lost or completed twice across a reconnect) and `corruption`.
+   */
+  readonly kind: 'crash' | 'exit' | 'hang' | 'fd-leak' | 'liveness' | 'state-loss' | 'corruption';
   /** Signal name that ended the process, if any (`SIGSEGV`). */
   readonly signal?: string;
   /** Exit code, if the process exited. */
@@ -142,7 +146,7 @@ export function writeRepro(dir: string, r: NewRepro): string {
 export const reproBytes = (r: Repro): Uint8Array => new Uint8Array(Buffer.from(r.input.base64, 'base64'));
 
 const KINDS: readonly string[] = Object.values(ReproKind);
-const FAILURE_KINDS: readonly string[] = ['crash', 'exit', 'hang'];
+const FAILURE_KINDS: readonly string[] = ['crash', 'exit', 'hang', 'fd-leak', 'liveness', 'state-loss', 'corruption'];
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**

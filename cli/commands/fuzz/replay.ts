@@ -8,6 +8,10 @@ import { isFfiTargetLoadError, replayFfi, AsanRuntimeError } from '../../../fuzz
 import { isReproFormatError, readRepro, type Repro, type ReproKindValue } from '../../../fuzz/replay/index.js';
 import { ExitCode, UsageError } from '../../exit.js';
 import type { FuzzIo } from './io.js';
+import { replayLive } from './live.js';
+import { replayProtocolOn } from './protocol.js';
+import { replayReconnectOn } from './reconnect.js';
+import { replayMemoryOn } from './memory.js';
 
 /** Options of the replay action (from the `fuzz` group). */
 export interface ReplayCliOptions {
@@ -22,6 +26,9 @@ type Replayer = (repro: Repro, o: ReplayCliOptions, io: FuzzIo) => Promise<void>
 /** Replayers by kind; the protocol, reconnect and memory fuzzers add theirs here. */
 const REPLAYERS: Partial<Record<ReproKindValue, Replayer>> = {
   ffi: replayFfiCommand,
+  protocol: (repro, o, io) => replayLive(repro, io, o.json, o.replay, replayProtocolOn),
+  reconnect: (repro, o, io) => replayLive(repro, io, o.json, o.replay, replayReconnectOn),
+  memory: (repro, o, io) => replayLive(repro, io, o.json, o.replay, replayMemoryOn),
 };
 
 /** Runs the replay. */

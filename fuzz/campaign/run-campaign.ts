@@ -1,0 +1,117 @@
+/**
+ * A seeded, bounded fuzz campaign over a fast-check arbitrary (STYLE §32/§33): search until a
+ * {@link Finding} is thrown or the budget (`runs` or `timeMs`) is spent, then replay the failing
+ * input by its fast-check path and shrink it (within `shrinkTimeMs`). Counts executions for the
+ * execs/s figure. Errors that are not findings (the peer became unreachable, a bug) end the
+ * campaign and are rethrown as they are.
+ * @module
+ */
+import fc from 'fast-check';
+import { Finding, isFinding } from './finding.js';
+
+/** Progress of a campaign. */
+export interface CampaignProgress {
+  readonly phase: 'search' | 'shrink';
+  readonly execs: number;
+  readonly execsPerSec: number;
+  readonly elapsedMs: number;
+}
+
+/** Options of {@link runCampaign}. */
+export interface CampaignOptions<T> {
+  readonly arbitrary: fc.Arbitrary<T>;
+  /** Runs one input against the target; throws a {@link Finding} when an oracle fires. */
+  readonly execute: (input: T) => Promise<void>;
+  readonly seed: number;
+  /** Inputs to try (default: unbounded when `timeMs` is given, else 100). */
+  readonly runs?: number;
+  /** Time budget of the search (ms). */
+  readonly timeMs?: number;
+  /** Time budget of the shrinking (default 60 s). */
+  readonly shrinkTimeMs?: number;
+  /** Skip shrinking. */
+  readonly noShrink?: boolean;
+  readonly onProgress?: (p: CampaignProgress) => void;
+}
+
+/** What a campaign found. */
+export interface CampaignFinding<T> {
+  readonly finding: Finding;
+  /** The shrunk input (the last one that failed). */
+  readonly input: T;
+  /** fast-check replay path of `input`. */
+  readonly path: string;
+  /** The input as first found, before shrinking. */
+  readonly unshrunk: T;
+  readonly execsToFind: number;
+  readonly timeToFindMs: number;
+  readonly shrinks: number;
+}
+
+/** The outcome of a campaign. */
+export interface CampaignResult<T> {
+  readonly seed: number;
+  /** Every execution, shrinking included. */
+  readonly execs: number;
+  /** Executions of the search phase. */
+  readonly searchExecs: number;
+  /** Search executions per second. */
+  readonly execsPerSec: number;
+  readonly elapsedMs: number;
+  readonly finding?: CampaignFinding<T>;
+}
+
+/** Runs a campaign. Rethrows any error of `execute` that is not a {@link Finding}. */
+export async function runCampaign<T>(o: CampaignOptions<T>): Promise<CampaignResult<T>> {
+  const started = performance.now();
+  let execs = 0;
+  let phase: CampaignProgress['phase'] = 'search';
+  let last: { finding: Finding; input: T } | undefined;
+  const prop = fc.asyncProperty(o.arbitrary, async (input) => {
+    execs++;
+    const elapsedMs = performance.now() - started;
+    o.onProgress?.({ phase, execs, execsPerSec: execs / Math.max(0.001, elapsedMs / 1000), elapsedMs });
+    try {
+      await o.execute(input);
+    } catch (err) {
+      // While shrinking, only the failure being shrunk counts: a smaller input that fails
+      // differently is another bug, not a smaller version of this one.
+      if (isFinding(err) && phase === 'shrink' && last !== undefined && err.kind !== last.finding.kind) return;
+      if (isFinding(err)) last = { finding: err, input };
+      throw err;
+    }
+  });
+  const unbounded = 2 ** 31 - 1;
+  const search = await fc.check(prop, {
+    seed: o.seed,
+    numRuns: o.runs ?? (o.timeMs !== undefined ? unbounded : 100),
+    ...(o.timeMs !== undefined ? { interruptAfterTimeLimit: o.timeMs } : {}),
+    markInterruptAsFailure: false,
+    endOnFailure: true,
+  });
+  const searchExecs = execs;
+  const searchMs = performance.now() - started;
+  const rate = searchExecs / Math.max(0.001, searchMs / 1000);
+  if (!search.failed) return { seed: o.seed, execs, searchExecs, execsPerSec: rate, elapsedMs: searchMs };
+  if (last === undefined || !isFinding(search.errorInstance)) throw search.errorInstance;
+  const first = last;
+  let path = search.counterexamplePath ?? '';
+  let shrinks = 0;
+  if (!o.noShrink && search.counterexamplePath) {
+    phase = 'shrink';
+    const shrunk = await fc.check(prop, {
+      seed: o.seed, path: search.counterexamplePath, endOnFailure: false,
+      interruptAfterTimeLimit: o.shrinkTimeMs ?? 60_000, markInterruptAsFailure: false,
+    });
+    if (shrunk.failed && !isFinding(shrunk.errorInstance) && shrunk.errorInstance !== undefined) throw shrunk.errorInstance;
+    if (shrunk.failed) {
+      path = shrunk.counterexamplePath ?? path;
+      shrinks = shrunk.numShrinks;
+    }
+  }
+  const end = last ?? first;
+  return {
+    seed: o.seed, execs, searchExecs, execsPerSec: rate, elapsedMs: performance.now() - started,
+    finding: { finding: end.finding, input: end.input, unshrunk: first.input, path, execsToFind: searchExecs, timeToFindMs: searchMs, shrinks },
+  };
+}
