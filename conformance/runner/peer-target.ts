@@ -59,6 +59,10 @@ export class PeerTarget implements Target {
     mkdirSync(this.logDir, { recursive: true });
   }
 
+  get declared(): Pick<PeerInfo, 'deviceType' | 'mode'> {
+    return { deviceType: this.profile.deviceType, mode: this.profile.mode };
+  }
+
   get restartPerCase(): boolean {
     return this.profile.restartPerCase;
   }

@@ -13,7 +13,7 @@
  *   and the peer is restarted before the next case.
  * @module
  */
-import { VhostUserError, featureNames, hasFeature, ProtocolFeature, VirtioFeature, NetFeature } from '../../fakes/wire/index.js';
+import { ProtocolError, VhostUserError, featureNames, hasFeature, ProtocolFeature, VirtioFeature, NetFeature } from '../../fakes/wire/index.js';
 import type { CaseResult, Evidence } from '../../reports/index.js';
 import type { CaseNeeds, ConformanceCase, Level, PeerInfo, Verdict } from '../model.js';
 import { findRequirement } from '../requirements/index.js';
@@ -58,7 +58,18 @@ export interface SuiteRun {
 /** Id of the synthetic result that checks the profile's promised features. */
 export const PROFILE_FEATURES_CASE_ID = 'profile/offers-expected-features';
 
-/** Runs `options.cases` against `options.target`. Throws only when the peer cannot be started or probed. */
+/**
+ * Id of the synthetic result for a handshake the peer answered wrongly (malformed replies to
+ * GET_FEATURES / GET_PROTOCOL_FEATURES / GET_QUEUE_NUM): the peer was reached, so that is a
+ * failed case (exit 1), not an unreachable peer (exit 3).
+ */
+export const HANDSHAKE_CASE_ID = 'profile/handshake-replies-valid';
+
+/**
+ * Runs `options.cases` against `options.target`. Throws only when the peer cannot be started or
+ * reached; a peer that answers the probe with malformed replies yields a failed
+ * {@link HANDSHAKE_CASE_ID} result and every selected case skipped.
+ */
 export async function runSuite(options: RunOptions): Promise<SuiteRun> {
   const { target } = options;
   const startedAt = new Date();
@@ -70,7 +81,13 @@ export async function runSuite(options: RunOptions): Promise<SuiteRun> {
   let restartBeforeNext = false;
   await target.start();
   try {
-    const peer = await target.probe();
+    let peer: PeerInfo;
+    try {
+      peer = await target.probe();
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      return handshakeFailed(options, err, startedAt, t0);
+    }
     const featureCheck = checkOfferedFeatures(peer, options.expectFeatures ?? [], options.expectProtocolFeatures ?? []);
     if (featureCheck) {
       results.push(featureCheck);
@@ -108,6 +125,25 @@ export async function runSuite(options: RunOptions): Promise<SuiteRun> {
   } finally {
     await target.stop();
   }
+}
+
+/** The run of a peer whose handshake replies are malformed: one failed result, the rest skipped. */
+function handshakeFailed(options: RunOptions, err: ProtocolError, startedAt: Date, t0: number): SuiteRun {
+  const failed: CaseResult = {
+    id: HANDSHAKE_CASE_ID, title: 'The back-end answers the handshake with well-formed replies', area: 'profile',
+    requirements: ['VU-MSG-001', 'VU-MSG-002', 'VU-MSG-003'], level: 'MUST', status: 'fail', durationMs: Date.now() - t0, evidence: [],
+    expected: ['replies to GET_FEATURES, GET_PROTOCOL_FEATURES and GET_QUEUE_NUM with flags exactly 0x5, the request code and the payload size'],
+    actual: `${err.name}: ${err.message}`,
+    detail: `the handshake failed, so no case could run\nactual: ${err.name}: ${err.message}`,
+  };
+  const results = [failed, ...options.cases.map((c) => baseResult(c, 'skip', 0, `not run: the handshake failed (${HANDSHAKE_CASE_ID})`, []))];
+  results.forEach((r, i) => options.onResult?.(r, i - 1));
+  // Nothing was learnt beyond the failed handshake: what the profile declares, no features.
+  const peer: PeerInfo = {
+    deviceType: options.target.declared?.deviceType ?? 'net', mode: options.target.declared?.mode ?? 'server',
+    features: 0n, protocolFeatures: 0n, queueNum: 0, maxMemSlots: 0, restartable: options.target.restartable,
+  };
+  return { peer, results, startedAt, durationMs: Date.now() - t0 };
 }
 
 async function runOne(

@@ -35,6 +35,8 @@ export interface Target {
   readonly pid: number | undefined;
   /** Whether the runner can restart the peer. */
   readonly restartable: boolean;
+  /** Device type and socket mode the profile declares (what a failed probe cannot tell). */
+  readonly declared?: Pick<PeerInfo, 'deviceType' | 'mode'>;
   /** Whether every case needs a fresh peer (the peer serves one connection). */
   readonly restartPerCase: boolean;
   /** The last lines of the peer's log, for failure evidence. */

@@ -17,7 +17,7 @@ export const crashOnUnknownRegion: FaultDefinition = {
   name: 'crash-on-unknown-region',
   summary: `exits the process (status ${CRASH_EXIT_CODE}) when a descriptor or ring points outside guest memory`,
   violates: ['VU-MEM-008', 'VU-DP-014'],
-  caughtBy: ['memory/', 'datapath/'],
+  caughtBy: ['backend/memory/descriptor-outside-memory', 'backend/lifetimes/no-access-after-rem-mem-reg'],
   create: (env) => ({
     dataPath: {
       onBadChain(ring, rule, reason) {

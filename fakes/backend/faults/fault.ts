@@ -22,10 +22,20 @@ export interface FaultDefinition {
   /** CHECKLIST requirement ids the fault violates. */
   readonly violates: readonly string[];
   /**
-   * Conformance case id prefixes expected to fail while the fault is on. A first guess from the
-   * case ids; the conformance engineers verify and correct it.
+   * Conformance case id prefixes that fail while the fault is on, and no others (checked by
+   * `test/conformance-mutants.test.ts`). Empty when no case catches the fault yet; then
+   * {@link FaultDefinition.uncaught} says why.
    */
   readonly caughtBy: readonly string[];
+  /** Why no conformance case catches the fault yet (only with an empty `caughtBy`). */
+  readonly uncaught?: string;
+  /** The socket mode the fault needs (`client`: reconnect faults); default server mode. */
+  readonly mode?: 'server' | 'client';
+  /**
+   * Case id prefixes the self-test runs instead of `caughtBy` plus its sample of other areas: for
+   * faults that break every session (each affected case waits out a time-out, so a wide run is slow).
+   */
+  readonly selfTestOnly?: readonly string[];
   /** Fresh hooks (per back-end; per-session state is keyed by the SessionState inside). */
   create(env: FaultEnv): BackendHooks;
 }

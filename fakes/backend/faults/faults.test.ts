@@ -50,7 +50,8 @@ describe('fault registry', () => {
     for (const f of FAULTS) {
       expect(f.violates.length).toBeGreaterThan(0);
       for (const id of f.violates) expect(id).toMatch(/^VU-[A-Z]+-\d{3}$/);
-      expect(f.caughtBy.length).toBeGreaterThan(0);
+      // Either some case catches the fault, or the registry says why none does yet.
+      expect(f.caughtBy.length > 0 !== (f.uncaught !== undefined)).toBe(true);
     }
     expect(formatFaultList()).toContain('VU-RING-004');
     expect(() => faultHooks(['no-such-fault'])).toThrow(UnknownFaultError);

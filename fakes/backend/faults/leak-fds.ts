@@ -12,7 +12,11 @@ export const leakFds: FaultDefinition = {
   name: 'leak-fds',
   summary: 'keeps a copy of every fd it receives open forever (fds it should close leak)',
   violates: ['VU-MSG-010', 'VU-MSG-011', 'VU-FD-007'],
-  caughtBy: ['framing/fds/surplus-fds-not-leaked/', 'backend/vring-fd/nofd-flag-with-fd-closes-fd', 'backend/vring-fd/replaced-fds-closed'],
+  caughtBy: [
+    'framing/fds/', 'backend/memory/table-fd-count-mismatch-rejected', 'backend/memory/rem-mem-reg-ignores-mmap-offset',
+    'backend/vring-fd/nofd-flag-with-fd-closes-fd', 'backend/vring-fd/replaced-fds-closed', 'backend/robustness/no-fd-growth-over-sessions',
+    'backend/robustness/fd-flood',
+  ],
   create: () => {
     const kept: number[] = [];
     return {

@@ -11,7 +11,11 @@ export const loseRingStateOnReconnect: FaultDefinition = {
   name: 'lose-ring-state-on-reconnect',
   summary: 'resumes every ring from index 0 instead of the given base',
   violates: ['VU-RECON-009', 'VU-RING-007', 'VU-RING-017'],
-  caughtBy: ['backend/ring-states/restart-resumes-from-base', 'backend/ring-states/set-vring-base-resumes-from-base', 'session/reconnect/'],
+  caughtBy: [
+    'backend/ring-states/get-vring-base-index-and-wrap', 'backend/ring-states/set-vring-base-resumes-from-base',
+    'backend/ring-states/restart-resumes-from-base', 'backend/notifications/event-idx-reset-on-restart',
+    'backend/reconnect/restart-resumes-from-used-index',
+  ],
   create: () => ({
     dataPath: {
       onRingStart(at) {

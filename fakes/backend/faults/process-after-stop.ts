@@ -11,7 +11,7 @@ export const processAfterStop: FaultDefinition = {
   name: 'process-after-stop',
   summary: 'keeps processing a ring after answering GET_VRING_BASE',
   violates: ['VU-RING-003', 'VU-RING-016'],
-  caughtBy: ['backend/ring-states/get-vring-base-stops-ring'],
+  caughtBy: ['backend/ring-states/get-vring-base-stops-ring', 'backend/lifetimes/no-access-after-get-vring-base'],
   create: () => ({
     post(message, result, state) {
       if (message.request !== FrontendRequest.GET_VRING_BASE || result.kind !== 'reply') return undefined;

@@ -14,7 +14,7 @@ export const staleMemoryTable: FaultDefinition = {
   name: 'stale-memory-table',
   summary: 'acks a new SET_MEM_TABLE but keeps using the old table',
   violates: ['VU-MEM-006'],
-  caughtBy: ['memory/', 'backend/memory/'],
+  caughtBy: ['backend/memory/table-replaced-while-running', 'backend/lifetimes/no-access-after-table-replaced'],
   create: () => {
     const swapped = new WeakSet<RawMessage>();
     return {

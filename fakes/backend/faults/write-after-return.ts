@@ -34,7 +34,11 @@ export const writeAfterReturn: FaultDefinition = {
   name: 'write-after-return',
   summary: 'writes into buffers after returning them (last written byte flipped after used->idx moved)',
   violates: ['VU-DP-020'],
-  caughtBy: ['datapath/', 'backend/traffic/'],
+  caughtBy: [
+    // The flipped byte lands in a frame the loop verifier checks, so every traffic case catches it
+    // (backend/lifetimes/no-write-after-return is the one aimed at it); control-plane areas must not.
+    'backend/',
+  ],
   create: () => {
     const late = perSession(() => new Map<number, Late>());
     return {

@@ -10,7 +10,11 @@ export const writeReadable: FaultDefinition = {
   name: 'write-readable',
   summary: 'writes into device-readable buffers (flips the last readable byte of each chain)',
   violates: ['VU-DP-006'],
-  caughtBy: ['datapath/', 'backend/traffic/'],
+  caughtBy: [
+    // Every case that moves traffic checksums the readable buffers, so all back-end areas catch it;
+    // the control-plane areas (session, features, protocol-features, framing) must not.
+    'backend/',
+  ],
   create: () => ({
     dataPath: {
       onChain(_ring, chain) {

@@ -27,10 +27,37 @@ export const setVringNum: Handler<payloads.VringState> = ({ index, num }, ctx) =
   return ok();
 };
 
-/** SET_VRING_ADDR: stored; a running ring is re-translated at once (VU-RING-015). */
+/**
+ * The first ring address of `addr` that no region of the memory table maps, or undefined. Ring
+ * addresses are front-end user addresses (no IOMMU is offered); `log_guest_addr` is a GPA that
+ * only matters with VHOST_VRING_F_LOG, so it is checked when logging starts, not here.
+ */
+function unmappedRingAddress(addr: payloads.VringAddr, ctx: HandlerContext): string | undefined {
+  const mem = ctx.state.memory;
+  if (mem === undefined) return undefined;
+  const areas = [['descriptor', addr.descAddr], ['available', addr.availAddr], ['used', addr.usedAddr]] as const;
+  for (const [what, uva] of areas) {
+    if (uva > BigInt(Number.MAX_SAFE_INTEGER)) return `${what} address 0x${uva.toString(16)}`;
+    try {
+      mem.userToGpa(Number(uva));
+    } catch {
+      return `${what} address 0x${uva.toString(16)}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * SET_VRING_ADDR: with a memory table in force, every ring address must be mapped, else the
+ * request is refused and the old addresses stay (VU-PF-004: a failure is reported, not swallowed).
+ * Without a table yet the addresses are stored as they are and checked when the ring starts, as
+ * the spec allows. A running ring is re-translated at once (VU-RING-015).
+ */
 export const setVringAddr: Handler<payloads.VringAddr> = (addr, ctx) => {
   const r = ringOf(ctx, addr.index, 'SET_VRING_ADDR');
   if (isResult(r)) return r;
+  const unmapped = unmappedRingAddress(addr, ctx);
+  if (unmapped !== undefined) return fail(`SET_VRING_ADDR: ring ${addr.index} ${unmapped} is outside every memory region`, { rule: 'VU-MEM-008' });
   r.addr = addr;
   if (r.started) ctx.rings.rebuild(r);
   return ok();
