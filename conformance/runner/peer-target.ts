@@ -152,9 +152,12 @@ export class PeerTarget implements Target {
     const p = this.process;
     if (!p || p.running || this.killedByUs || this.crashReported) return undefined;
     this.crashReported = true;
-    // A one-connection peer ends normally once its connection closes: only a signal or an error
-    // exit counts as a crash for it.
-    if (this.restartPerCase && p.exit?.code === 0) return undefined;
+    // A one-connection peer (virtiofsd) ends once its connection closes, and ends it on purpose
+    // with an error exit after a protocol error (libvhost-user's panic path) — for such a peer
+    // that is how it closes the connection, which the spec allows (CHECKLIST D15). Only a death
+    // by signal (SIGSEGV, SIGABRT from a failed assertion) is a crash for it; the case itself
+    // judges what the close meant.
+    if (this.restartPerCase && p.exit?.signal === null) return undefined;
     return `the back-end ${p.describeExit()}`;
   }
 

@@ -176,7 +176,7 @@ export class Connection {
   }
 
   private timeout(timeoutMs: number, awaiting?: number): TimeoutError {
-    const what = awaiting !== undefined ? `the reply to ${this.requestName(awaiting)}` : 'a message';
+    const what = awaiting !== undefined ? `reply to ${this.requestName(awaiting)}` : 'message';
     return new TimeoutError(`no ${what} within ${timeoutMs} ms`, { request: this.nameOf(awaiting), timeoutMs });
   }
 
