@@ -143,6 +143,14 @@ async function runConformance(o: ConformanceOptions): Promise<number> {
   const progress = createProgress(process.stderr, { label: `conformance ${profile.name}`, total: cases.length, unit: 'cases' });
   const counts = { pass: 0, fail: 0, skip: 0, error: 0, waived: 0 };
   const target = new PeerTarget(profile, o.reportDir ? { logDir: join(o.reportDir, 'logs') } : {});
+  // Interrupted (Ctrl-C, CI cancelling the job): stop the peer we started before leaving, so no
+  // busy-polling DPDK or back-end process outlives the run.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    progress.done(`conformance: ${signal}, stopping the peer`);
+    void target.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   let run;
   try {
     run = await runSuite({
