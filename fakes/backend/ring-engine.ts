@@ -1,9 +1,9 @@
 /**
  * The ring engine: runs the device over every started ring of a session, on the event loop.
  *
- * While traffic flows it busy-polls: bursts back to back for up to a millisecond, then
- * `setImmediate`, so control messages (GET_VRING_BASE, SET_MEM_TABLE …), which arrive through
- * the thread pool, are handled between bursts and never race a burst. During busy polling the
+ * While traffic flows it busy-polls: passes back to back (empty ones too) for up to a
+ * millisecond, then `setImmediate`, so control messages (GET_VRING_BASE, SET_MEM_TABLE …), which
+ * arrive through the thread pool, are handled between bursts and never race a burst. During busy polling the
  * driver is asked not to kick (used-ring NO_NOTIFY / event suppression), which saves it a
  * syscall per burst. After a short idle spell the engine re-enables kicks, re-checks every ring
  * (a buffer published while kicks were off sent none, VU-EVT-005) and waits on the kick eventfds
@@ -18,10 +18,16 @@ import type { Device, DeviceContext, DeviceQueue } from './device.js';
 import type { RingControl } from './ring-control.js';
 import type { SessionState } from './session-state.js';
 
-/** How long the engine keeps spinning without work before it waits on kicks (ms). */
-export const SPIN_MS = 2;
+/**
+ * How long the engine keeps spinning without work before it waits on kicks (ms). Generous: an
+ * idle wait costs the driver a kick per burst and us a thread-pool wake-up (50–100 µs) per
+ * kick, and on a loaded machine the driver's pauses (a lost time slice) last milliseconds.
+ */
+export const SPIN_MS = 20;
 /** Longest slice of back-to-back bursts before yielding to the event loop (ms). */
 export const SLICE_MS = 1;
+// Empty passes between clock reads while spinning (a pass over idle rings is a few loads).
+const EMPTY_PASSES = 16;
 /** Bound of one idle wait (ms); also the polling period of rings without a kick fd. */
 export const IDLE_WAIT_MS = 10;
 
@@ -124,16 +130,25 @@ export class RingEngine {
     const t0 = performance.now();
     let work = 0;
     let now = t0;
-    for (;;) {
+    // Poll within the slice even when a pass finds nothing: in a request/response loop the next
+    // chain usually lands microseconds later, and leaving the tick costs a trip through the event
+    // loop before it is seen. Control messages still get a turn every SLICE_MS.
+    for (let empty = 0; ; ) {
       const w = this.runOnce();
-      work += w;
+      // An empty pass costs less than reading the clock: look at it every EMPTY_PASSES of them.
+      if (w === 0 && ++empty % EMPTY_PASSES !== 0) continue;
       now = performance.now();
-      if (w === 0 || now - t0 >= SLICE_MS) break;
+      if (w > 0) {
+        if (work === 0 && !this.busy) {
+          this.setNotifications(false);
+          this.busy = true;
+        }
+        work += w;
+        this.lastWork = now;
+      } else if (now - this.lastWork >= SPIN_MS) break;
+      if (now - t0 >= SLICE_MS) break;
     }
     if (work > 0) {
-      if (!this.busy) this.setNotifications(false);
-      this.busy = true;
-      this.lastWork = now;
       this.schedule();
       return;
     }

@@ -29,6 +29,16 @@ export class Segment {
   host: Uint8Array = EMPTY;
   /** Offset of the first byte in {@link host}. */
   hostOffset = 0;
+  /**
+   * A DataView over the same region as {@link host} (same offsets): small copies between regions
+   * go word by word through it, far cheaper than a `subarray` + `set` per packet.
+   */
+  view: DataView = EMPTY_VIEW;
+  /**
+   * The region as native-endian 32-bit words (word `i` = bytes `4i..4i+3` of {@link host}), for
+   * aligned small copies; empty when the region's bytes do not start 4-aligned in their buffer.
+   */
+  words: Int32Array = EMPTY_WORDS;
 
   /** A view (not a copy) of the segment's bytes. SAFETY: shared with the driver. */
   get bytes(): Uint8Array {
@@ -37,6 +47,8 @@ export class Segment {
 }
 
 const EMPTY = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer);
+const EMPTY_WORDS = new Int32Array(0);
 
 /** A driver error found while walking a chain: which CHECKLIST requirement, and why. */
 export class ChainError {
@@ -166,6 +178,7 @@ export class ChainWalker {
   private ends: number[] = [];
   private views: DataView[] = [];
   private hosts: Uint8Array[] = [];
+  private words: Int32Array[] = [];
   private lastHit = 0;
 
   constructor(
@@ -321,6 +334,20 @@ export class ChainWalker {
     }
     if (hi >= HI_LIMIT) return new ChainError('VU-DP-014', `buffer ${hex(lo, hi)}+${len} outside guest memory`, head);
     let addr = hi * TWO_32 + lo;
+    // Fast path (nearly every buffer): wholly inside the region the last lookup hit, one segment.
+    const h = this.lastHit;
+    if (this.regions === this.mem.regions && h < this.starts.length && addr >= this.starts[h] && addr + len <= this.ends[h]) {
+      const s = out.take(write);
+      s.addr = addr;
+      s.len = len;
+      s.host = this.hosts[h];
+      s.view = this.views[h];
+      s.words = this.words[h];
+      s.hostOffset = addr - this.starts[h];
+      if (write) out.writableBytes += len;
+      else out.readableBytes += len;
+      return undefined;
+    }
     let left = len;
     // addr < 2^53 and len < 2^32: an inexact sum can only round up past every region end, so the
     // comparison below still rejects it.
@@ -332,6 +359,8 @@ export class ChainWalker {
       s.addr = addr;
       s.len = n;
       s.host = this.hosts[r];
+      s.view = this.views[r];
+      s.words = this.words[r];
       s.hostOffset = addr - this.starts[r];
       addr += n;
       left -= n;
@@ -376,6 +405,9 @@ export class ChainWalker {
     this.ends = sorted.map((r) => r.guestPhysAddr + r.size);
     this.views = sorted.map((r) => new DataView(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength));
     this.hosts = sorted.map((r) => r.bytes);
+    this.words = sorted.map((r) =>
+      r.bytes.byteOffset % 4 === 0 ? new Int32Array(r.bytes.buffer, r.bytes.byteOffset, Math.floor(r.bytes.byteLength / 4)) : EMPTY_WORDS,
+    );
     this.lastHit = 0;
   }
 }
