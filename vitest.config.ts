@@ -13,6 +13,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          setupFiles: ['./vitest.setup.ts'],
           include: ['{native,fakes,conformance,fuzz,reports,service,cli}/**/*.test.ts', 'test/*.test.ts', 'test/unit/**/*.test.ts'],
           testTimeout: 30_000,
         },
@@ -20,6 +21,7 @@ export default defineConfig({
       {
         test: {
           name: 'interop',
+          setupFiles: ['./vitest.setup.ts'],
           include: ['test/interop/**/*.test.ts'],
           fileParallelism: false,
           maxWorkers: 1,

@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const extra = process.argv.slice(2);
+// One fast-check seed for both projects (vitest.setup.ts reads it); printed so a failure replays.
+process.env.VHOSTLAB_SEED ??= String(process.env.CI ? 20261125 : Date.now() % 2 ** 31);
+console.log(`property tests use VHOSTLAB_SEED=${process.env.VHOSTLAB_SEED}`);
 const dir = mkdtempSync(join(tmpdir(), 'vhostlab-tests-'));
 let passed = 0, failed = 0, skipped = 0, worst = 0;
 for (const project of ['unit', 'interop']) {

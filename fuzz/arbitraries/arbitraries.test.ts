@@ -5,7 +5,7 @@ import { ArrayGuestMemory } from '../../fakes/memory/index.js';
 import { mapRingAreas, QueueConfigError } from '../../fakes/virtqueue/queue-config.js';
 import { GuestMemoryError } from '../../fakes/memory/guest-memory.js';
 import {
-  buildStep, commandClass, gateHolds, initialModel, invalidFlags, isValidLayout, memoryLayout, protocolCommands,
+  buildStep, commandClass, gateHolds, initialModel, invalidFlags, isValidLayout, memoryLayout, protocolCommands, validMemoryLayout,
   requestArgs, resolveDisconnect, disconnectPoint, vringConfig, type PeerOffer, type FuzzStep, type StepSink,
 } from './index.js';
 
@@ -46,7 +46,8 @@ describe('message arbitraries', () => {
       expect(regions.length).toBeLessThanOrEqual(8);
       if (isValidLayout(regions)) for (const r of regions) expect(r.mmapOffset % 0x1000n).toBe(0n);
     }));
-    fc.assert(fc.property(memoryLayout({ validWeight: 1000 }), (regions) => {
+    // A weighted mix still yields a defect now and then, so validity is checked on the pure generator.
+    fc.assert(fc.property(validMemoryLayout(), (regions) => {
       fc.pre(regions.length > 0);
       expect(isValidLayout(regions)).toBe(true);
     }), { numRuns: 200 });

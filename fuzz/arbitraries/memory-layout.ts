@@ -113,6 +113,17 @@ export function memoryLayout(constraints: MemoryLayoutConstraints = {}): fc.Arbi
   return mostly(valid, invalid, w);
 }
 
+/** Layouts a well-behaved front-end could send: never carries a {@link LayoutDefect}. */
+export function validMemoryLayout(constraints: Omit<MemoryLayoutConstraints, 'validWeight'> = {}): fc.Arbitrary<MemoryRegion[]> {
+  const min = constraints.minRegions ?? 1;
+  const max = constraints.maxRegions ?? 4;
+  const maxPages = constraints.maxPages ?? 64;
+  checkInt('minRegions', min, 0, MAX_REGIONS);
+  checkInt('maxRegions', max, Math.max(1, min), MAX_REGIONS);
+  checkInt('maxPages', maxPages, 1, 4096);
+  return validLayout(min, max, maxPages);
+}
+
 /** Largest memfd the fuzzers create for one region (bytes). */
 export const MAX_MEMFD_BYTES = 16 * 1024 * 1024;
 
