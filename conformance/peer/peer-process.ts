@@ -8,7 +8,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, existsSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parse as shellParse } from './shell-words.js';
@@ -42,6 +42,8 @@ export class PeerProcess {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         this.exitInfo = { code, signal };
+        // However it ended (stopped, killed for a restart, crashed), its DPDK runtime folder goes.
+        this.removeRuntimeDir();
         resolve();
       });
       child.once('error', () => {
@@ -110,11 +112,23 @@ export class PeerProcess {
 
   /** Stops the peer: SIGTERM, then SIGKILL after `graceMs`. Resolves once it has exited. */
   async stop(graceMs = 3000): Promise<void> {
-    if (!this.running) return;
-    this.kill('SIGTERM');
-    if (await this.waitForExit(graceMs)) return;
-    this.kill('SIGKILL');
-    await this.waitForExit(5000);
+    if (this.running) {
+      this.kill('SIGTERM');
+      if (!(await this.waitForExit(graceMs))) {
+        this.kill('SIGKILL');
+        await this.waitForExit(5000);
+      }
+    }
+    this.removeRuntimeDir();
+  }
+
+  /**
+   * DPDK keeps a runtime folder per `--file-prefix` under /var/run/dpdk; `{id}` is unique to this
+   * instance, so the folder of that name is ours to remove once the process is gone.
+   */
+  private removeRuntimeDir(): void {
+    if (this.running || !this.argv.some((a) => a.includes(this.id))) return;
+    try { rmSync(`/var/run/dpdk/${this.id}`, { recursive: true, force: true }); } catch { /* not ours to worry about */ }
   }
 
   /** A one-line description of how the process ended, for error messages. */
