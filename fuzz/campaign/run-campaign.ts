@@ -67,7 +67,27 @@ export async function runCampaign<T>(o: CampaignOptions<T>): Promise<CampaignRes
   let execs = 0;
   let phase: CampaignProgress['phase'] = 'search';
   let last: { finding: Finding; input: T } | undefined;
+  // fast-check's time limits race a running execution and abandon it, but a live execution keeps
+  // going (it may kill and restart the peer). Each check waits for the abandoned one to finish,
+  // so nothing touches the peer after the campaign returns, and its outcome is ignored.
+  let inFlight: Promise<void> | undefined;
+  let accepting = true;
+  const settle = async (): Promise<void> => {
+    accepting = false;
+    while (inFlight) await inFlight;
+    accepting = true;
+  };
   const prop = fc.asyncProperty(o.arbitrary, async (input) => {
+    const run = execute(input);
+    const tracked = run.then(() => undefined, () => undefined);
+    inFlight = tracked;
+    void tracked.then(() => {
+      if (inFlight === tracked) inFlight = undefined;
+    });
+    return run;
+  });
+  const execute = async (input: T): Promise<void> => {
+    if (!accepting) return;
     execs++;
     const elapsedMs = performance.now() - started;
     o.onProgress?.({ phase, execs, execsPerSec: execs / Math.max(0.001, elapsedMs / 1000), elapsedMs });
@@ -77,10 +97,10 @@ export async function runCampaign<T>(o: CampaignOptions<T>): Promise<CampaignRes
       // While shrinking, only the failure being shrunk counts: a smaller input that fails
       // differently is another bug, not a smaller version of this one.
       if (isFinding(err) && phase === 'shrink' && last !== undefined && err.kind !== last.finding.kind) return;
-      if (isFinding(err)) last = { finding: err, input };
+      if (isFinding(err) && accepting) last = { finding: err, input };
       throw err;
     }
-  });
+  };
   const unbounded = 2 ** 31 - 1;
   const search = await fc.check(prop, {
     seed: o.seed,
@@ -89,10 +109,14 @@ export async function runCampaign<T>(o: CampaignOptions<T>): Promise<CampaignRes
     markInterruptAsFailure: false,
     endOnFailure: true,
   });
+  await settle();
   const searchExecs = execs;
   const searchMs = performance.now() - started;
   const rate = searchExecs / Math.max(0.001, searchMs / 1000);
-  if (!search.failed) return { seed: o.seed, execs, searchExecs, execsPerSec: rate, elapsedMs: searchMs };
+  // fast-check calls a run cut off by the time limit before any input completed a failure with no
+  // error; for a campaign it is simply a budget spent without a finding.
+  const cutOffEmpty = search.interrupted && (search.errorInstance === null || search.errorInstance === undefined);
+  if (!search.failed || cutOffEmpty) return { seed: o.seed, execs, searchExecs, execsPerSec: rate, elapsedMs: searchMs };
   if (last === undefined || !isFinding(search.errorInstance)) throw search.errorInstance;
   const first = last;
   let path = search.counterexamplePath ?? '';
@@ -103,8 +127,9 @@ export async function runCampaign<T>(o: CampaignOptions<T>): Promise<CampaignRes
       seed: o.seed, path: search.counterexamplePath, endOnFailure: false,
       interruptAfterTimeLimit: o.shrinkTimeMs ?? 60_000, markInterruptAsFailure: false,
     });
-    if (shrunk.failed && !isFinding(shrunk.errorInstance) && shrunk.errorInstance !== undefined) throw shrunk.errorInstance;
-    if (shrunk.failed) {
+    await settle();
+    if (shrunk.failed && !isFinding(shrunk.errorInstance) && shrunk.errorInstance != null) throw shrunk.errorInstance;
+    if (shrunk.failed && isFinding(shrunk.errorInstance)) {
       path = shrunk.counterexamplePath ?? path;
       shrinks = shrunk.numShrinks;
     }
