@@ -17,6 +17,7 @@ import { dataPathCases } from './data-path.js';
 import { descriptorLifetimeCases } from './descriptor-lifetimes.js';
 import { notificationCases } from './notifications.js';
 import { reconnectCases } from './reconnect.js';
+import { inflightCases } from './inflight.js';
 import { robustnessCases } from './robustness.js';
 
 /** Every case, in run order. Case ids are unique (checked by the catalogue test). */
@@ -34,5 +35,6 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   ...descriptorLifetimeCases,
   ...notificationCases,
   ...reconnectCases,
+  ...inflightCases,
   ...robustnessCases,
 ]);

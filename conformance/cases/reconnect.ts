@@ -7,7 +7,7 @@
  * @module
  */
 import { closeFd } from '../../native/index.js';
-import { FrontendRequest, ProtocolFeature, featureMask, inflight } from '../../fakes/wire/index.js';
+import { FrontendRequest, ProtocolFeature, featureMask, inflight, inflightRegionMinSize } from '../../fakes/wire/index.js';
 import type { ConformanceCase } from '../model.js';
 import { loopCheck, sendFrames, testFrame, trackerCheck } from '../verify/data-net-loop.js';
 import { withRig } from '../verify/ring-rig.js';
@@ -20,8 +20,6 @@ const RX = 0;
 const TX = 1;
 const NET = ['net'] as const;
 const INFLIGHT = ProtocolFeature.INFLIGHT_SHMFD;
-/** Bytes of one split queue's inflight region: 16-byte header plus 16 bytes per descriptor. */
-const splitInflightSize = (queueSize: number): number => 16 + 16 * queueSize;
 
 /** The reconnect cases. */
 export const reconnectCases: readonly ConformanceCase[] = Object.freeze([
@@ -99,7 +97,7 @@ export const reconnectCases: readonly ConformanceCase[] = Object.freeze([
       const reply = await s.call(FrontendRequest.GET_INFLIGHT_FD, inflight.encode({ mmapSize: 0n, mmapOffset: 0n, numQueues: 2, queueSize: 64 }), inflight.SIZE);
       for (const fd of reply.fds) closeFd(fd);
       const info = inflight.decode(reply.body);
-      const need = 2 * splitInflightSize(64);
+      const need = 2 * inflightRegionMinSize(64, false);
       if (reply.fds.length !== 1) return fail('GET_INFLIGHT_FD reply carries exactly one fd', `${reply.fds.length} fd(s)`);
       if (info.mmapSize < BigInt(need)) return fail(`mmap_size ≥ ${need} for 2 split queues of 64`, `mmap_size ${info.mmapSize}`);
       return pass();

@@ -262,14 +262,17 @@ export class RingRig {
    * restart): negotiates again, resends the memory table and configures every ring with
    * SET_VRING_BASE = the used index found in ring memory (VU-RECON-009), leaving the rings' contents
    * as they are, so chains the old back-end never returned are processed by the new one.
+   * `beforeRings` runs after the memory table, before the first ring message.
    */
-  async reattach(session: FrontendSession, start: RingStart = {}): Promise<Map<number, number>> {
+  async reattach(session: FrontendSession, start: RingStart = {}, beforeRings?: (session: FrontendSession) => Promise<void>): Promise<Map<number, number>> {
     this.session = session;
     this.negotiated = await negotiate(session, {
       features: featureMask(VirtioFeature.VERSION_1) | (this.options.features ?? 0n),
       protocolFeatures: this.options.protocolFeatures ?? featureMask(ProtocolFeature.REPLY_ACK),
     });
     await sendMemoryTable(session, this.memory);
+    // What the front-end restores before the rings, e.g. SET_INFLIGHT_FD.
+    if (beforeRings !== undefined) await beforeRings(session);
     const bases = new Map<number, number>();
     for (const index of this.queues.keys()) {
       const base = this.usedIdx(index);

@@ -10,8 +10,9 @@
  *   disagrees with the ring's `used->idx`: then both indices resume from `used->idx`, as DPDK's
  *   back-end does, because a front-end that reconnects without GET_VRING_BASE (virtio-user in
  *   server mode sends base 0 after our restart) would otherwise make us re-read stale heads;
- * - split with an inflight region: unfinished heads are resubmitted first, in counter order, and
- *   consumption resumes at `used->idx` + their number (libvhost-user's rule);
+ * - split with an inflight region: unfinished heads are resubmitted first, in counter order, once
+ *   the ring is enabled, and consumption resumes at `used->idx` + their number (libvhost-user's
+ *   rule);
  * - packed: the §3.3 base; when its upper half is zero (front-ends that only send bits 0–15,
  *   like DPDK's), the used position equals the avail position (a stopped ring has none pending).
  * @module
@@ -184,7 +185,7 @@ export class ActiveQueue implements DeviceQueue {
 
   /** @inheritDoc */
   hasAvailable(): boolean {
-    if (this.split !== undefined) return this.resubmit.length > 0 || this.split.availableCount() !== 0;
+    if (this.split !== undefined) return this.resubmit.length > 0 ? this.enabled : this.split.availableCount() !== 0;
     return this.packed!.hasAvailable();
   }
 
@@ -195,8 +196,12 @@ export class ActiveQueue implements DeviceQueue {
     if (split !== undefined) {
       for (;;) {
         let r: Chain | ChainError | undefined;
-        if (this.resubmit.length > 0) r = this.resubmitWalker!.walkSplit(this.resubmitDesc!, this.resubmit.shift()!, out);
-        else r = split.pop(out);
+        if (this.resubmit.length > 0) {
+          // Resubmitted requests wait for SET_VRING_ENABLE: a ring started but still disabled
+          // would discard them (net TX while disabled), losing exactly what the area saved.
+          if (!this.enabled) return undefined;
+          r = this.resubmitWalker!.walkSplit(this.resubmitDesc!, this.resubmit.shift()!, out);
+        } else r = split.pop(out);
         if (r === undefined) return undefined;
         if (r instanceof ChainError) {
           this.state.violation(r.rule, r.reason, this.index);

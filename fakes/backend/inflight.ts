@@ -4,10 +4,8 @@
  * clears it once the head is returned, so that a back-end that was killed and restarted can
  * resubmit exactly the unfinished heads — none lost, none repeated.
  *
- * Split queue region layout (normative headers, §3.11): `0/8 features`, `8/2 version`,
- * `10/2 desc_num`, `12/2 last_batch_head`, `14/2 used_idx`, then `desc_num` entries of 16 bytes:
- * `0/1 inflight`, `6/2 next`, `8/8 counter`. The stride between queue regions is ours to pick
- * (libvhost-user and DPDK round it up too): 64-byte aligned. Packed queues get a region of the
+ * The region layouts are in `fakes/wire` (inflight-layout.ts). The stride between queue regions
+ * is ours to pick: 64-byte aligned, as libvhost-user and DPDK do. Packed queues get a region of the
  * §3.11 packed layout that is initialised but not tracked (see {@link InflightArea}).
  *
  * SECURITY: geometry from the front-end (SET_INFLIGHT_FD) is checked against the back-end's
@@ -16,21 +14,16 @@
  */
 import { fstatSync } from 'node:fs';
 import { memfdCreate, mmapShared, type Mapping } from '../../native/index.js';
+import { INFLIGHT_AREA_VERSION, INFLIGHT_REGION_ALIGN, INFLIGHT_SPLIT as S, inflightRegionMinSize } from '../wire/index.js';
 import { closeQuietly } from './session-state.js';
 
-const SPLIT_HEADER = 16;
-const SPLIT_ENTRY = 16;
-const PACKED_HEADER = 32;
-const PACKED_ENTRY = 32;
-const ALIGN = 64;
 /** Inflight area version the back-end writes (0 = uninitialised). */
-export const INFLIGHT_VERSION = 1;
+export const INFLIGHT_VERSION = INFLIGHT_AREA_VERSION;
 
-const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+const align = (n: number): number => Math.ceil(n / INFLIGHT_REGION_ALIGN) * INFLIGHT_REGION_ALIGN;
 
 /** Bytes of one queue's region for `queueSize` entries. */
-export const inflightQueueStride = (queueSize: number, packed: boolean): number =>
-  align(packed ? PACKED_HEADER + PACKED_ENTRY * queueSize : SPLIT_HEADER + SPLIT_ENTRY * queueSize);
+export const inflightQueueStride = (queueSize: number, packed: boolean): number => align(inflightRegionMinSize(queueSize, packed));
 
 /** Why an inflight area was refused. */
 export class InflightError extends Error {
@@ -50,36 +43,36 @@ export class SplitInflight {
   }
 
   private entry(head: number): number {
-    return SPLIT_HEADER + SPLIT_ENTRY * head;
+    return S.HEADER_SIZE + S.ENTRY_SIZE * head;
   }
 
   /** Initialises an all-zero (version 0) region; keeps a used one as it is. */
   init(): void {
-    if (this.v.getUint16(8, true) !== 0) return;
-    this.v.setUint16(10, this.queueSize, true);
-    this.v.setUint16(8, INFLIGHT_VERSION, true);
+    if (this.v.getUint16(S.VERSION, true) !== 0) return;
+    this.v.setUint16(S.DESC_NUM, this.queueSize, true);
+    this.v.setUint16(S.VERSION, INFLIGHT_VERSION, true);
   }
 
   /** A head was fetched: `inflight = 1` with a fresh, increasing counter. */
   fetched(head: number): void {
     if (head >= this.queueSize) return;
     const e = this.entry(head);
-    this.v.setBigUint64(e + 8, ++this.counter, true);
-    this.v.setUint8(e, 1);
+    this.v.setBigUint64(e + S.ENTRY_COUNTER, ++this.counter, true);
+    this.v.setUint8(e + S.ENTRY_INFLIGHT, 1);
   }
 
   /** Before publishing a batch: remember its last head (spec step "last_batch_head"). */
   beforePublish(lastHead: number): void {
-    this.v.setUint16(12, lastHead, true);
+    this.v.setUint16(S.LAST_BATCH_HEAD, lastHead, true);
   }
 
   /** After publishing: the returned heads are no longer inflight; record the used index. */
   published(heads: readonly number[], count: number, usedIdx: number): void {
     for (let i = 0; i < count; i++) {
       const h = heads[i];
-      if (h < this.queueSize) this.v.setUint8(this.entry(h), 0);
+      if (h < this.queueSize) this.v.setUint8(this.entry(h) + S.ENTRY_INFLIGHT, 0);
     }
-    this.v.setUint16(14, usedIdx, true);
+    this.v.setUint16(S.USED_IDX, usedIdx, true);
   }
 
   /**
@@ -89,19 +82,19 @@ export class SplitInflight {
    * heads in counter order (VU-RECON-003).
    */
   recover(ringUsedIdx: number, usedIdOf: (slot: number) => number): number[] {
-    if (this.v.getUint16(8, true) === 0) return [];
-    let recorded = this.v.getUint16(14, true);
+    if (this.v.getUint16(S.VERSION, true) === 0) return [];
+    let recorded = this.v.getUint16(S.USED_IDX, true);
     if (recorded !== ringUsedIdx) {
       for (; recorded !== ringUsedIdx; recorded = (recorded + 1) & 0xffff) {
         const id = usedIdOf(recorded);
-        if (id < this.queueSize) this.v.setUint8(this.entry(id), 0);
+        if (id < this.queueSize) this.v.setUint8(this.entry(id) + S.ENTRY_INFLIGHT, 0);
       }
-      this.v.setUint16(14, ringUsedIdx, true);
+      this.v.setUint16(S.USED_IDX, ringUsedIdx, true);
     }
     const pending: { head: number; counter: bigint }[] = [];
     for (let h = 0; h < this.queueSize; h++) {
       const e = this.entry(h);
-      if (this.v.getUint8(e) === 1) pending.push({ head: h, counter: this.v.getBigUint64(e + 8, true) });
+      if (this.v.getUint8(e + S.ENTRY_INFLIGHT) === 1) pending.push({ head: h, counter: this.v.getBigUint64(e + S.ENTRY_COUNTER, true) });
     }
     pending.sort((a, b) => (a.counter < b.counter ? -1 : a.counter > b.counter ? 1 : 0));
     if (pending.length > 0) this.counter = pending[pending.length - 1].counter;

@@ -13,4 +13,5 @@ export * from './payloads/index.js';
 /** The payload families as one namespace: `payloads.u64.decode(…)`, `payloads.vringState.SIZE`. */
 export * as payloads from './payloads/index.js';
 export * from './ring-layout.js';
+export * from './inflight-layout.js';
 export { HOST_LITTLE_ENDIAN } from './byte-order.js';

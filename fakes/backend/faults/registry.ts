@@ -11,6 +11,7 @@ import { dropReplyAck } from './drop-reply-ack.js';
 import { PROCESS_ENV, type FaultDefinition, type FaultEnv } from './fault.js';
 import { hangOnOversize } from './hang-on-oversize.js';
 import { ignoreDisable } from './ignore-disable.js';
+import { ignoreInflight } from './ignore-inflight.js';
 import { leakFds } from './leak-fds.js';
 import { loseRingStateOnReconnect } from './lose-ring-state-on-reconnect.js';
 import { nackEverything } from './nack-everything.js';
@@ -26,7 +27,7 @@ import { wrongRingBase } from './wrong-ring-base.js';
 export const FAULTS: readonly FaultDefinition[] = [
   ackUnofferedFeatures, dropReplyAck, nackEverything, wrongReplyFlags, hangOnOversize, leakFds,
   wrongRingBase, processAfterStop, ignoreDisable, staleMemoryTable, loseRingStateOnReconnect,
-  doubleUsed, writeReadable, writeAfterReturn, crashOnUnknownRegion, noReconnect,
+  ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, crashOnUnknownRegion, noReconnect,
 ];
 
 /** A fault name that does not exist. */
