@@ -34,7 +34,7 @@ describe('createProgress on a TTY', () => {
     expect(s.out.split('\r\x1b[2K')).toHaveLength(3);
     s.out = '';
     p.log('found a crash');
-    expect(s.out).toMatch(/^\r\x1b\[2Kfound a crash\n\r\x1b\[2Kfuzz \| 3 runs \|/);
+    expect(s.out).toMatch(/^\r\x1b\[2Kfound a crash\n\r\x1b\[2Kfuzz \| 3 runs \| [\d.]+ runs\/s/);
     s.out = '';
     p.done('fuzz: 3 runs, 1 finding');
     expect(s.out).toBe('\r\x1b[2Kfuzz: 3 runs, 1 finding\n');

@@ -99,11 +99,15 @@ export function createProgress(stream: ProgressStream, options: ProgressOptions)
     const n = doneCount();
     const parts = [options.label];
     parts.push(options.total !== undefined ? `${n}/${options.total}` : `${n} ${unit}`);
-    const counts = [paint('green', `pass ${state.pass}`), paint(state.fail > 0 ? 'red' : 'dim', `fail ${state.fail}`)];
-    if (state.error > 0) counts.push(paint('red', `error ${state.error}`));
-    counts.push(`skip ${state.skip}`);
-    if (state.waived > 0) counts.push(paint('yellow', `waived ${state.waived}`));
-    parts.push(counts.join(' '));
+    // Verdict counts only where there are verdicts: a fuzzer reports plain `done` counts.
+    const counted = state.pass + state.fail + state.skip + state.error + state.waived > 0 || state.done === undefined;
+    if (counted) {
+      const counts = [paint('green', `pass ${state.pass}`), paint(state.fail > 0 ? 'red' : 'dim', `fail ${state.fail}`)];
+      if (state.error > 0) counts.push(paint('red', `error ${state.error}`));
+      counts.push(`skip ${state.skip}`);
+      if (state.waived > 0) counts.push(paint('yellow', `waived ${state.waived}`));
+      parts.push(counts.join(' '));
+    }
     const rate = elapsed > 0 ? (n * 1000) / elapsed : 0;
     parts.push(`${rate >= 10 ? Math.round(rate) : rate.toFixed(1)} ${unit}/s`);
     let time = formatElapsed(elapsed);
