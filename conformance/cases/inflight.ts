@@ -15,7 +15,7 @@
 import { eventfdWrite } from '../../native/index.js';
 import { ProtocolFeature, SPLIT_USED, featureMask } from '../../fakes/wire/index.js';
 import type { CaseContext, CaseNeeds, ConformanceCase, Verdict } from '../model.js';
-import { CaseInflightArea, type SplitRegion } from '../verify/inflight-area.js';
+import { FrontendInflightArea, type SplitRegion } from '../../fakes/frontend/index.js';
 import { drainRx, frameSeq, loopCheck, postRx, sendFrames, testFrame, trackerCheck } from '../verify/data-net-loop.js';
 import { withRig, type RingRig } from '../verify/ring-rig.js';
 import { fail, mismatch, pass, verdictOf } from '../verify/ring-verdict.js';
@@ -38,9 +38,9 @@ const usedId = (rig: RingRig, index: number, slot: number): number =>
  * Opens a rig with INFLIGHT_SHMFD, gets an area for RX and TX, hands it over before the rings
  * start, loops `warm` frames, then runs `fn`. The area is released afterwards.
  */
-async function withInflightRig(ctx: CaseContext, warm: number, fn: (rig: RingRig, area: CaseInflightArea) => Promise<Verdict>): Promise<Verdict> {
+async function withInflightRig(ctx: CaseContext, warm: number, fn: (rig: RingRig, area: FrontendInflightArea) => Promise<Verdict>): Promise<Verdict> {
   return withRig(ctx, rigOptions, async (rig) => {
-    const area = await CaseInflightArea.request(rig.session, 2, QUEUE_SIZE);
+    const area = await FrontendInflightArea.request(rig.session, 2, QUEUE_SIZE);
     try {
       await area.give(rig.session);
       await rig.startAll();
@@ -214,11 +214,11 @@ export const inflightCases: readonly ConformanceCase[] = Object.freeze([
         const stale = [5, 9];
         const base = region.maxCounter();
         stale.forEach((h, i) => region.markInflight(h, base + 1n + BigInt(i)));
-        let areaB: CaseInflightArea | undefined;
+        let areaB: FrontendInflightArea | undefined;
         try {
           await rig.reattach(await ctx.openSession(), {}, async (s) => {
             await areaA.give(s);
-            areaB = await CaseInflightArea.request(s, 2, QUEUE_SIZE);
+            areaB = await FrontendInflightArea.request(s, 2, QUEUE_SIZE);
             await areaB.give(s);
           });
           eventfdWrite(rig.q(TX).kickFd);

@@ -7,10 +7,10 @@
  * @module
  */
 import { closeFd, eventfdCreate, eventfdWrite } from '../../native/index.js';
-import { negotiate, sendMemoryTable, startRing, type FrontendSession } from '../../fakes/frontend/index.js';
+import { FrontendInflightArea, negotiate, sendMemoryTable, startRing, type FrontendSession } from '../../fakes/frontend/index.js';
 import { MemfdGuestMemory, GuestAllocator, type GuestMemory, type GuestRegion } from '../../fakes/memory/index.js';
 import { SplitQueueDriver, type UsedElement } from '../../fakes/virtqueue/index.js';
-import { NET_HDR, ProtocolFeature, VirtioFeature, featureMask, netRxQueue, netTxQueue } from '../../fakes/wire/index.js';
+import { NET_HDR, ProtocolFeature, VirtioFeature, featureMask, hasFeature, netRxQueue, netTxQueue } from '../../fakes/wire/index.js';
 import { prepareFrame, sumFrame, SEQ_OFFSET } from '../../fakes/frontend/traffic/frame.js';
 
 /** Ring size of the loop device. */
@@ -41,6 +41,11 @@ export interface LoopDeviceOptions {
   readonly tableRegions?: () => readonly GuestRegion[];
   /** Protocol features to ask for besides REPLY_ACK and MQ. */
   readonly extraProtocolFeatures?: bigint;
+  /**
+   * Use inflight I/O tracking when the back-end offers INFLIGHT_SHMFD: one GET_INFLIGHT_FD on the
+   * first attach, the same area handed back with SET_INFLIGHT_FD on every attach (default false).
+   */
+  readonly inflight?: boolean;
 }
 
 /** A loopback net device whose rings survive reconnects. */
@@ -53,6 +58,7 @@ export class LoopDevice {
   private readonly txHeadToSeq = new Int32Array(LOOP_QUEUE_SIZE).fill(-1);
   private readonly used: UsedElement = { id: 0, len: 0 };
   private closed = false;
+  private inflightArea: FrontendInflightArea | undefined;
 
   private constructor(
     readonly memory: MemfdGuestMemory,
@@ -85,15 +91,26 @@ export class LoopDevice {
 
   /** Negotiates, sends the memory table and starts both rings at `bases` (default: the used indices). */
   async attach(session: FrontendSession, bases?: { rx: number; tx: number }): Promise<void> {
-    const protocolFeatures = featureMask(ProtocolFeature.REPLY_ACK, ProtocolFeature.MQ) | (this.options.extraProtocolFeatures ?? 0n);
-    await negotiate(session, { features: featureMask(VirtioFeature.VERSION_1), protocolFeatures });
+    const protocolFeatures = featureMask(ProtocolFeature.REPLY_ACK, ProtocolFeature.MQ) | (this.options.extraProtocolFeatures ?? 0n)
+      | (this.options.inflight ? featureMask(ProtocolFeature.INFLIGHT_SHMFD) : 0n);
+    const n = await negotiate(session, { features: featureMask(VirtioFeature.VERSION_1), protocolFeatures });
     // Only `regions` is read when sending the table.
     await sendMemoryTable(session, this.options.tableRegions ? ({ regions: this.options.tableRegions() } as GuestMemory) : this.memory);
+    if (this.options.inflight && hasFeature(n.protocolFeatures, ProtocolFeature.INFLIGHT_SHMFD)) {
+      // QEMU's order: the area once, kept across reconnects and back-end restarts, given back on every start.
+      this.inflightArea ??= await FrontendInflightArea.request(session, 2, LOOP_QUEUE_SIZE);
+      await this.inflightArea.give(session);
+    }
     for (const r of [this.rx, this.tx]) {
       const base = r === this.rx ? (bases?.rx ?? this.usedIdx(this.rx)) : (bases?.tx ?? this.usedIdx(this.tx));
       const l = r.driver.layout;
       await startRing(session, this.memory, { index: r.index, size: LOOP_QUEUE_SIZE, descAddr: l.descAddr, availAddr: l.availAddr, usedAddr: l.usedAddr, base, kickFd: r.kickFd, callFd: r.callFd });
     }
+  }
+
+  /** Whether an inflight area is in use (the back-end offered INFLIGHT_SHMFD and `inflight` was asked). */
+  get inflightInUse(): boolean {
+    return this.inflightArea !== undefined;
   }
 
   /** The device's used index of a ring, as written in guest memory. */
@@ -204,6 +221,7 @@ export class LoopDevice {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.inflightArea?.close();
     for (const r of [this.rx, this.tx]) {
       closeFd(r.kickFd);
       closeFd(r.callFd);

@@ -33,7 +33,8 @@ export interface ReconnectRunOptions {
 /** Runs `s` on `peer` (started). Throws a {@link Finding}. */
 export async function runReconnectScenario(peer: FuzzPeer, s: ReconnectScenario, o: ReconnectRunOptions): Promise<void> {
   const log = o.log ?? [];
-  const device = LoopDevice.create();
+  // Inflight tracking where offered, so a killed back-end's restart takes the resubmission path.
+  const device = LoopDevice.create({ inflight: true });
   let session: CuttingSession | undefined;
   const open = async (plan?: CutPlan): Promise<CuttingSession> => {
     try {
@@ -56,7 +57,7 @@ export async function runReconnectScenario(peer: FuzzPeer, s: ReconnectScenario,
   try {
     session = await open();
     await attach(session, { rx: 0, tx: 0 });
-    log.push('started');
+    log.push(device.inflightInUse ? 'started (inflight area in use)' : 'started');
     let gracefulOnly = true;
     for (const c of s.cycles) {
       device.sendFrames(c.frames);

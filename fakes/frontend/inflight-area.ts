@@ -1,8 +1,8 @@
 /**
- * The front-end's side of inflight I/O tracking for the inflight cases: asks the back-end for an
- * area (GET_INFLIGHT_FD), keeps its fd and a mapping across connections and back-end restarts (as
- * QEMU keeps it), hands it back (SET_INFLIGHT_FD), and reads or crafts split queue regions
- * (layout from `fakes/wire`).
+ * The front-end's side of inflight I/O tracking (vhost-user.rst "Inflight I/O tracking"): asks
+ * the back-end for an area (GET_INFLIGHT_FD), keeps its fd and a mapping across connections and
+ * back-end restarts (as QEMU keeps it), hands it back on every start (SET_INFLIGHT_FD), and lets
+ * tests read or craft split queue regions (layout from `fakes/wire`).
  *
  * The stride between queue regions is the back-end's choice (CHECKLIST §3.11); back-ends size the
  * area as `num_queues × stride`, so the stride is taken as `mmap_size / num_queues` and checked to
@@ -10,14 +10,14 @@
  * @module
  */
 import { closeFd, mmapShared, type Mapping } from '../../native/index.js';
-import { FrontendRequest, INFLIGHT_SPLIT as S, inflight, inflightRegionMinSize } from '../../fakes/wire/index.js';
-import type { FrontendSession } from '../../fakes/frontend/index.js';
+import { FrontendRequest, INFLIGHT_SPLIT as S, inflight, inflightRegionMinSize } from '../wire/index.js';
+import type { FrontendSession } from './session.js';
 
-/** The area cannot be used for the check (the back-end's reply is the finding). */
+/** The back-end's area cannot be used (its reply is the finding). */
 export class InflightAreaError extends Error {
   override readonly name = 'InflightAreaError';
   /** Stable error code. */
-  readonly code = 'VHU_ERR_CASE_INFLIGHT_AREA';
+  readonly code = 'VHU_ERR_INFLIGHT_AREA';
 }
 
 /** One inflight entry of a split region. */
@@ -97,7 +97,7 @@ export class SplitRegion {
 }
 
 /** An inflight area obtained with GET_INFLIGHT_FD and mapped here. */
-export class CaseInflightArea {
+export class FrontendInflightArea {
   private constructor(
     private fd: number,
     private readonly mapping: Mapping,
@@ -109,7 +109,7 @@ export class CaseInflightArea {
    * Sends GET_INFLIGHT_FD for `numQueues` split queues of `queueSize` on `session` and maps the
    * area. Throws {@link InflightAreaError} when the reply has no fd or is too small.
    */
-  static async request(session: FrontendSession, numQueues: number, queueSize: number): Promise<CaseInflightArea> {
+  static async request(session: FrontendSession, numQueues: number, queueSize: number): Promise<FrontendInflightArea> {
     const reply = await session.call(FrontendRequest.GET_INFLIGHT_FD, inflight.encode({ mmapSize: 0n, mmapOffset: 0n, numQueues, queueSize }), inflight.SIZE);
     const [fd, ...extra] = reply.fds;
     for (const x of extra) closeFd(x);
@@ -127,7 +127,7 @@ export class CaseInflightArea {
       closeFd(fd);
       throw new InflightAreaError(`cannot map the inflight area: ${(err as Error).message}`);
     }
-    return new CaseInflightArea(fd, mapping, { ...info, numQueues, queueSize }, stride);
+    return new FrontendInflightArea(fd, mapping, { ...info, numQueues, queueSize }, stride);
   }
 
   /** The split region of queue `index`. */
