@@ -76,6 +76,11 @@ export class RunnerCaseContext implements CaseContext {
     this.notes.push({ at: Date.now() - this.startedAt, note: text });
   }
 
+  /** Whether the peer broke one of the case's connections (reset or closed it) rather than us. */
+  get peerBrokeConnection(): boolean {
+    return this.sessions.some(({ session }) => session.connection.brokenBy !== undefined);
+  }
+
   /** Closes every session the case opened. Idempotent. */
   closeSessions(): void {
     for (const { session } of this.sessions) session.close();

@@ -148,6 +148,10 @@ export class PeerTarget implements Target {
     return this.process?.running ?? false;
   }
 
+  async awaitExit(timeoutMs: number): Promise<void> {
+    if (this.process?.running) await this.process.waitForExit(timeoutMs);
+  }
+
   takeCrash(): string | undefined {
     const p = this.process;
     if (!p || p.running || this.killedByUs || this.crashReported) return undefined;

@@ -24,6 +24,8 @@ import type { Target } from './target.js';
 
 /** Default per-case time limit (CaseModel: 20 s). */
 export const DEFAULT_CASE_TIMEOUT_MS = 20_000;
+/** How long a peer that broke a connection gets to finish exiting before the case is judged. */
+const PEER_EXIT_GRACE_MS = 100;
 
 /** Options of {@link runSuite}. */
 export interface RunOptions {
@@ -157,7 +159,10 @@ async function runOne(
     ctx = new RunnerCaseContext(peer, target, timing, signal);
     return c.run(ctx);
   }, limit);
-  // Closing the sessions first also wakes a case still blocked in a receive after a time-out.
+  // A peer that reset the connection may be dying (a core dump takes a while): give it a moment,
+  // or its crash would be blamed on the next case. Checked before our own close breaks anything.
+  if (ctx?.peerBrokeConnection && target.alive() === true) await target.awaitExit?.(PEER_EXIT_GRACE_MS);
+  // Closing the sessions also wakes a case still blocked in a receive after a time-out.
   ctx?.closeSessions();
   const crash = target.takeCrash();
   const durationMs = Date.now() - t0;

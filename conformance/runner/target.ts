@@ -29,6 +29,11 @@ export interface Target {
    * case) in a way that counts as a crash, how it ended; the crash is reported once.
    */
   takeCrash(): string | undefined;
+  /**
+   * Waits up to `timeoutMs` for a peer that is going down to finish exiting (after it reset a
+   * connection), so that its crash is seen by the case that caused it, not by the next one.
+   */
+  awaitExit?(timeoutMs: number): Promise<void>;
   /** Open fds of the peer process, when local. */
   fdCount(): number | undefined;
   /** The peer's pid, when local. */
