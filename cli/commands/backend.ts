@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .option('--packed', 'require packed virtqueues (SET_FEATURES without RING_PACKED is refused)')
     .option('--json-log', 'log events as JSON lines on stderr')
     .option('--trace', 'log every message received')
-    .option('--strict', 'check the front-end too (message order, heads made available twice, refused requests)')
+    .option('--strict', 'check the front-end too (message order, heads made available twice, event-suppression flags, refused requests)')
     .option('--strict-checksums', 'with --strict: checksum readable buffers at pop and completion (costly)')
     .option('--violations <file>', 'write every violation as a JSON line {at, rule, detail, ring?} to FILE (created empty)')
     .option('--fault <name>', 'misbehave on purpose, repeatable (see --list-faults)', collect)

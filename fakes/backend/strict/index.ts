@@ -6,4 +6,5 @@
 export * from './strict-hooks.js';
 export * from './message-order.js';
 export * from './ownership.js';
+export * from './event-suppression.js';
 export * from './violation-log.js';

@@ -9,12 +9,17 @@
  * - message order (see message-order.ts);
  * - every request the dispatcher refused with a requirement id (the front-end broke that rule);
  * - a head made available twice while the device owns it (VU-DP-019);
- * - opt-in (`checksums`): a readable buffer changed while the device owned it (VU-DP-021).
+ * - opt-in (`checksums`): a readable buffer changed while the device owned it (VU-DP-021);
+ * - the driver's event-suppression field (see event-suppression.ts): split `avail->flags` other
+ *   than 0/1 without EVENT_IDX (VU-EVT-001) or non-zero with it (VU-EVT-002); packed driver
+ *   event flags 3, or 2 (DESC) without EVENT_IDX (VU-PK-009). Read once per published burst
+ *   (`afterFlush`), never per descriptor; each distinct problem is reported once per ring start.
  * @module
  */
 import type { BackendHooks } from '../hooks.js';
 import type { SessionState } from '../session-state.js';
 import { perSession } from '../faults/support.js';
+import { DriverFlagsWatch } from './event-suppression.js';
 import { checkMessageOrder } from './message-order.js';
 import { RingOwnership } from './ownership.js';
 
@@ -34,6 +39,8 @@ export function strictHooks(options: StrictOptions = {}): BackendHooks {
     if (o === undefined) m.set(ring, (o = new RingOwnership(checksums)));
     return o;
   };
+  // Per ring: the driver flags watch of its current start (undefined when the area did not translate).
+  const flagWatches = perSession(() => new Map<number, DriverFlagsWatch | undefined>());
   return {
     pre(message, state) {
       for (const v of checkMessageOrder(message, state)) state.violation(v.rule, v.detail, v.ring);
@@ -46,6 +53,7 @@ export function strictHooks(options: StrictOptions = {}): BackendHooks {
     dataPath: {
       onRingStart(at, state) {
         ownership(state, at.ring).clear();
+        flagWatches(state).set(at.ring, DriverFlagsWatch.atRingStart(at, state));
       },
       onChain(ring, chain, state) {
         const problem = ownership(state, ring).take(chain);
@@ -57,6 +65,8 @@ export function strictHooks(options: StrictOptions = {}): BackendHooks {
       },
       afterFlush(ring, state) {
         ownership(state, ring).published();
+        const bad = flagWatches(state).get(ring)?.check(state.memory);
+        if (bad !== undefined) state.violation(bad.rule, bad.detail, ring);
       },
     },
   };

@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { eventfdCreate, closeFd, eventfdWrite } from '../../../native/index.js';
 import { NetDevice, runTraffic } from '../../frontend/index.js';
 import { Chain } from '../../virtqueue/index.js';
-import { FrontendRequest, HeaderFlag, payloads, SPLIT_AVAIL } from '../../wire/index.js';
+import { ArrayGuestMemory, DEFAULT_USER_ADDR_BASE, type MappedGuestMemory } from '../../memory/index.js';
+import { FrontendRequest, HeaderFlag, PACKED_EVENT, payloads, SPLIT_AVAIL, VirtioFeature, featureMask, hasFeature } from '../../wire/index.js';
 import { startPair, type Pair } from '../__test-helpers__/pair.js';
+import { SessionState, type Violation } from '../session-state.js';
+import { DriverFlagsWatch, judgeDriverFlags } from './event-suppression.js';
 import { RingOwnership } from './ownership.js';
 import { strictHooks } from './strict-hooks.js';
 import { ViolationLog } from './violation-log.js';
@@ -91,6 +94,151 @@ describe('strict checking of the front-end', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('strict checking of the driver event-suppression field', () => {
+  let pair: Pair | undefined;
+  let dev: NetDevice | undefined;
+  afterEach(async () => {
+    dev?.close();
+    dev = undefined;
+    await pair?.stop();
+    pair = undefined;
+  });
+
+  const waitFor = async (cond: () => boolean): Promise<void> => {
+    for (let i = 0; i < 100 && !cond(); i++) await sleep(10);
+  };
+  /** Several separate traffic runs: each publishes used elements on both rings, so each runs `afterFlush`. */
+  const bursts = async (d: NetDevice, runs: number): Promise<void> => {
+    for (let i = 0; i < runs; i++) expect((await runTraffic(d, { packets: 64, size: 64 })).received).toBe(64);
+  };
+  const start = async (extraFeatures = 0n, packed = false): Promise<{ p: Pair; d: NetDevice }> => {
+    const p = (pair = startPair({ hooks: strictHooks() }));
+    const d = (dev = await NetDevice.start(p.session, { queueSize: 64, extraFeatures, packed }));
+    expect(hasFeature(d.negotiated.features, VirtioFeature.EVENT_IDX)).toBe(extraFeatures !== 0n);
+    return { p, d };
+  };
+  // Split: the flags field heads the available ring; packed: the driver event suppression area.
+  const splitFlags = (d: NetDevice, ring: 'rx' | 'tx', v: number): void => d.memory.writeU16(d.pairs[0][ring].layout.availAddr + SPLIT_AVAIL.FLAGS, v);
+  const packedFlags = (d: NetDevice, ring: 'rx' | 'tx', v: number): void => d.memory.writeU16(d.pairs[0][ring].layout.availAddr + PACKED_EVENT.FLAGS, v);
+
+  it('split without EVENT_IDX: avail->flags 2 is one VU-EVT-001, however many bursts follow', async () => {
+    const { p, d } = await start();
+    splitFlags(d, 'tx', 2);
+    await bursts(d, 3);
+    await waitFor(() => rules(p).includes('VU-EVT-001'));
+    await sleep(50);
+    expect(p.violations).toEqual([{ rule: 'VU-EVT-001', ring: 1, detail: expect.stringContaining('0x0002') }]);
+  });
+
+  it('split without EVENT_IDX: avail->flags 1 and 0 are fine', async () => {
+    const { p, d } = await start();
+    splitFlags(d, 'tx', 1);
+    splitFlags(d, 'rx', 0);
+    await bursts(d, 3);
+    await sleep(50);
+    expect(p.violations).toEqual([]);
+  });
+
+  it('split with EVENT_IDX: avail->flags 1 is VU-EVT-002; 0 is fine', async () => {
+    const { p, d } = await start(featureMask(VirtioFeature.EVENT_IDX));
+    splitFlags(d, 'tx', 1);
+    splitFlags(d, 'rx', 0);
+    await bursts(d, 2);
+    await waitFor(() => rules(p).includes('VU-EVT-002'));
+    await sleep(50);
+    expect(p.violations).toEqual([{ rule: 'VU-EVT-002', ring: 1, detail: expect.stringContaining('0x0001') }]);
+  });
+
+  it('packed without EVENT_IDX: driver flags 2 (DESC) and 3 (reserved) are VU-PK-009, once per ring', async () => {
+    const { p, d } = await start(0n, true);
+    packedFlags(d, 'tx', 2);
+    packedFlags(d, 'rx', 3);
+    await bursts(d, 3);
+    await waitFor(() => p.violations.length >= 2);
+    await sleep(50);
+    expect(p.violations).toHaveLength(2);
+    expect(p.violations).toEqual(expect.arrayContaining([
+      { rule: 'VU-PK-009', ring: 1, detail: expect.stringContaining('DESC') },
+      { rule: 'VU-PK-009', ring: 0, detail: expect.stringContaining('reserved') },
+    ]));
+  });
+
+  it('packed: a well-behaved driver (DISABLE; DESC with EVENT_IDX) produces no violation', async () => {
+    const { p, d } = await start(featureMask(VirtioFeature.EVENT_IDX), true);
+    packedFlags(d, 'tx', 2);
+    await bursts(d, 3);
+    await d.stop();
+    expect(p.violations).toEqual([]);
+  });
+});
+
+describe('strict driver-flags hooks on a synthetic session', () => {
+  const AVAIL = 0x1000;
+  const setup = (): { state: SessionState; mem: ArrayGuestMemory; violations: Violation[] } => {
+    const violations: Violation[] = [];
+    const state = new SessionState(0n, 0n, 2, { violation: (v) => violations.push(v) });
+    const mem = new ArrayGuestMemory([{ guestPhysAddr: 0, size: 0x4000 }]);
+    // The checks use only the GuestMemory interface of the table; no mapped memfd is needed.
+    state.memory = mem as unknown as MappedGuestMemory;
+    const user = BigInt(DEFAULT_USER_ADDR_BASE);
+    state.rings[1].addr = { index: 1, flags: 0, descAddr: user, availAddr: user + BigInt(AVAIL), usedAddr: user + 0x2000n, logGuestAddr: 0n };
+    return { state, mem, violations };
+  };
+  const ringStart = (format: 'split' | 'packed') => ({ ring: 1, format, lastAvailIdx: 0, usedIdx: 0, availWrapCounter: true, usedWrapCounter: true });
+
+  it('reports a problem once per ring start, again after a restart, and never through a replaced memory table', () => {
+    const { state, mem, violations } = setup();
+    const dp = strictHooks().dataPath!;
+    mem.writeU16(AVAIL + SPLIT_AVAIL.FLAGS, 5);
+    dp.onRingStart!(ringStart('split'), state);
+    for (let i = 0; i < 5; i++) dp.afterFlush!(1, state);
+    expect(violations).toEqual([{ rule: 'VU-EVT-001', ring: 1, detail: expect.stringContaining('0x0005') }]);
+    mem.writeU16(AVAIL + SPLIT_AVAIL.FLAGS, 7); // the same problem with another value
+    dp.afterFlush!(1, state);
+    expect(violations).toHaveLength(1);
+    dp.onRingStart!(ringStart('split'), state);
+    dp.afterFlush!(1, state);
+    expect(violations).toHaveLength(2);
+    dp.onRingStart!(ringStart('split'), state);
+    state.memory = new ArrayGuestMemory([{ guestPhysAddr: 0, size: 0x4000 }]) as unknown as MappedGuestMemory;
+    dp.afterFlush!(1, state); // a release flush after SET_MEM_TABLE: the old address is not read
+    expect(violations).toHaveLength(2);
+  });
+
+  it('reads the packed driver event flags at the driver area + 2, with the features of the ring start', () => {
+    const { state, mem, violations } = setup();
+    const dp = strictHooks().dataPath!;
+    mem.writeU16(AVAIL + PACKED_EVENT.OFF_WRAP, 2); // an off_wrap of 2 is no flags value
+    dp.onRingStart!(ringStart('packed'), state);
+    dp.afterFlush!(1, state);
+    expect(violations).toEqual([]);
+    mem.writeU16(AVAIL + PACKED_EVENT.FLAGS, 2);
+    dp.afterFlush!(1, state);
+    expect(violations).toEqual([{ rule: 'VU-PK-009', ring: 1, detail: expect.stringContaining('without VIRTIO_F_EVENT_IDX') }]);
+    state.features = featureMask(VirtioFeature.EVENT_IDX);
+    dp.onRingStart!(ringStart('packed'), state);
+    dp.afterFlush!(1, state);
+    expect(violations).toHaveLength(1);
+  });
+
+  it('makes no watch for a driver area outside the memory table', () => {
+    const { state } = setup();
+    state.rings[1].addr = { ...state.rings[1].addr!, availAddr: 0x10n };
+    expect(DriverFlagsWatch.atRingStart(ringStart('split'), state)).toBeUndefined();
+  });
+});
+
+describe('judgeDriverFlags', () => {
+  it.each([
+    ['split', false, 0, undefined], ['split', false, 1, undefined], ['split', false, 2, 'VU-EVT-001'], ['split', false, 0x8000, 'VU-EVT-001'],
+    ['split', true, 0, undefined], ['split', true, 1, 'VU-EVT-002'], ['split', true, 2, 'VU-EVT-002'],
+    ['packed', false, 0, undefined], ['packed', false, 1, undefined], ['packed', false, 2, 'VU-PK-009'], ['packed', false, 3, 'VU-PK-009'],
+    ['packed', true, 2, undefined], ['packed', true, 3, 'VU-PK-009'],
+  ] as const)('%s, EVENT_IDX %s, flags %i → %s', (format, eventIdx, flags, rule) => {
+    expect(judgeDriverFlags(format, eventIdx, flags)?.rule).toBe(rule);
   });
 });
 
