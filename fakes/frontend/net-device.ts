@@ -111,18 +111,20 @@ export class NetDevice {
     try {
       const alloc = new GuestAllocator(memory);
       const pairs: NetQueuePair[] = [];
+      // With EVENT_IDX the drivers suppress interrupts through used_event: avail->flags must stay 0 (virtio §2.7.7.2).
+      const eventIdx = hasFeature(negotiated.features, VirtioFeature.EVENT_IDX);
       for (let p = 0; p < queuePairs; p++) {
         const mkQueue = (index: number): NetQueue => {
           let driver: TrafficQueue;
           let layout: NetQueue['layout'];
           if (options.packed) {
-            const packed = PackedQueueDriver.create(memory, (n, a) => alloc.alloc(n, a), { size: queueSize });
+            const packed = PackedQueueDriver.create(memory, (n, a) => alloc.alloc(n, a), { size: queueSize, eventIdx });
             packed.setInterrupts(false); // the traffic loop polls the used descriptors
             const c = packed.vringConfig();
             driver = packed;
             layout = { descAddr: c.descAddr, availAddr: c.availAddr, usedAddr: c.usedAddr };
           } else {
-            const split = SplitQueueDriver.create(memory, alloc, { size: queueSize });
+            const split = SplitQueueDriver.create(memory, alloc, { size: queueSize, eventIdx });
             split.suppressInterrupts(true); // the traffic loop polls the used rings
             driver = split;
             layout = split.layout;
