@@ -21,13 +21,20 @@ class FakeTarget implements Target {
   readonly restartable = true;
   readonly restartPerCase = false;
   readonly pid = 4242;
+  /** The error the peer broke each session's connection with (a reset), if any. */
+  brokenBy: Error | undefined;
+  /** Set: the peer is still going down when the case ends and dies with this within awaitExit. */
+  dyingWith: string | undefined;
   constructor(private readonly allowSessions = false) {}
   async start(): Promise<void> { this.starts++; }
   async probe(): Promise<PeerInfo> { return { ...PEER }; }
   async openSession(): Promise<FrontendSession> {
     if (!this.allowSessions) throw new Error('the fake target must never be asked for a session');
     this.sessionsOpened++;
-    return { close() {}, messages: [] } as unknown as FrontendSession;
+    return { close() {}, messages: [], connection: { brokenBy: this.brokenBy } } as unknown as FrontendSession;
+  }
+  async awaitExit(): Promise<void> {
+    if (this.dyingWith !== undefined) this.crash = this.dyingWith;
   }
   async restart(): Promise<void> { this.restarts++; this.crash = undefined; }
   async kill(): Promise<void> {}
@@ -138,6 +145,29 @@ describe('runSuite', () => {
     });
     expect(run.results.map((r) => r.status)).toEqual(['fail', 'error']);
     expect(run.results[0]!.detail).toContain('VU-MSG-001');
+  });
+
+  it('a peer that reset the connection and dies a moment later is blamed on that case, not the next', async () => {
+    const t = new FakeTarget(true);
+    t.brokenBy = new Error('ECONNRESET');
+    t.dyingWith = 'the back-end killed by SIGABRT';
+    const run = await runSuite({
+      target: t,
+      cases: [
+        fakeCase('x/kills', async (ctx) => { await ctx.openSession(); return { status: 'pass' }; }),
+        fakeCase('x/next', async () => ({ status: 'pass' })),
+      ],
+    });
+    expect(run.results.map((r) => r.status)).toEqual(['fail', 'pass']);
+    expect(run.results[0]!.actual).toContain('SIGABRT');
+    expect(t.restarts).toBe(1);
+  });
+
+  it('a peer that did not break the connection is not waited for', async () => {
+    const t = new FakeTarget(true);
+    t.dyingWith = 'the back-end killed by SIGABRT';
+    const run = await runSuite({ target: t, cases: [fakeCase('x/calm', async (ctx) => { await ctx.openSession(); return { status: 'pass' }; })] });
+    expect(run.results[0]!.status).toBe('pass');
   });
 
   it('sessions a case opens are closed by the runner and recorded as evidence', async () => {
