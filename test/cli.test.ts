@@ -3,8 +3,8 @@
  * rely on (DESIGN.md: 2 bad usage, 3 peer unreachable).
  */
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -53,6 +53,35 @@ describe('vhostlab CLI', () => {
       expect(r.status).toBe(2);
       expect(r.stderr).toMatch(/not a socket/);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('checks traffic options before it connects: exit 2, not 3', () => {
+    for (const bad of [['--size', '5000'], ['--size', '10'], ['--queue-size', '300'], ['--queues', '500']]) {
+      const r = vhostlab('traffic', '--socket', '/nonexistent/vhost.sock', '--timeout', '200', ...bad);
+      expect(r.status, `${bad.join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(new RegExp(bad[0]));
+    }
+  });
+
+  it('exits 1 when the back-end is reached but refuses the device bring-up', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vhostlab-cli-'));
+    const sock = join(dir, 'vu.sock');
+    const be = spawn(process.execPath, [cli, 'backend', '--socket', sock, '--fault', 'nack-everything'], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(existsSync(sock), 'the back-end created its socket').toBe(true);
+      const r = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+        const p = spawn(process.execPath, [cli, 'traffic', '--socket', sock, '--packets', '10', '--timeout', '5000']);
+        let stderr = '';
+        p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        p.on('close', (status) => resolve({ status, stderr }));
+      });
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/vhostlab: /);
+    } finally {
+      be.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -4,8 +4,8 @@
  * @module
  */
 import type { Command } from 'commander';
-import { NetDevice, runTraffic, type TrafficResult } from '../../fakes/frontend/index.js';
-import { ExitCode } from '../exit.js';
+import { MAX_TRAFFIC_FRAME, MIN_FRAME, NetDevice, runTraffic, type TrafficResult } from '../../fakes/frontend/index.js';
+import { ExitCode, UsageError } from '../exit.js';
 import { addSessionOptions, parsePositiveInt, withSession, type SessionCliOptions } from '../session-options.js';
 
 interface TrafficCliOptions extends SessionCliOptions {
@@ -22,22 +22,24 @@ export function register(program: Command): void {
   addSessionOptions(program.command('traffic'))
     .description('send numbered frames through a looping back-end and count what returns')
     .option('-n, --packets <n>', 'frames to send', parsePositiveInt, 100_000)
-    .option('--size <bytes>', 'frame size without the virtio-net header (24–2036)', parsePositiveInt, 64)
+    .option('--size <bytes>', `frame size without the virtio-net header (${MIN_FRAME}–${MAX_TRAFFIC_FRAME})`, parsePositiveInt, 64)
     .option('-q, --queues <n>', 'queue pairs to use (needs MQ for more than 1)', parsePositiveInt, 1)
-    .option('--queue-size <n>', 'descriptors per ring', parsePositiveInt, 256)
+    .option('--queue-size <n>', 'descriptors per ring (a power of two up to 32768)', parsePositiveInt, 256)
     .option('--packed', 'use packed virtqueues (VIRTIO_F_RING_PACKED)')
     .option('--json', 'print one JSON document on stdout')
     .addHelpText('after', `
 The back-end must loop every frame it receives on TX back into RX (DPDK testpmd
 --forward-mode=macswap, or 'vhostlab backend'). Each frame carries a sequence number and a
 checksum; the run ends when every frame has come back or nothing arrived for 2 s.
-Exit 0 when every frame came back intact with no lifetime violation, 1 otherwise,
-3 when the back-end cannot be reached.
+Exit 0 when every frame came back intact with no lifetime violation; 1 otherwise, or when
+the back-end was reached but failed the device bring-up or the run (a NACK, a lost
+connection, no frame looped back); 2 for bad options; 3 when it cannot be reached.
 
 Example:
   vhostlab traffic --socket /tmp/vhost.sock --packets 1000000 --size 64 --json`)
     .action(async (o: TrafficCliOptions) => {
-      const result = await withSession(o, async (session) => {
+      checkOptions(o);
+      const result = await withSession(o, (session) => failuresAreFindings(async () => {
         const device = await NetDevice.start(session, { queuePairs: o.queues, queueSize: o.queueSize, maxFrame: Math.max(1518, o.size), packed: o.packed });
         try {
           const progress = process.stderr.isTTY
@@ -50,7 +52,7 @@ Example:
         } finally {
           device.close();
         }
-      });
+      }));
       const clean = result.received === result.sent && result.lost === 0 && result.duplicated === 0 && result.corrupted === 0 && result.violations.length === 0;
       if (o.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       else {
@@ -62,4 +64,21 @@ Example:
       }
       if (!clean) process.exitCode = ExitCode.FAILED;
     });
+}
+
+/** Option checks that need no back-end, so bad usage is exit 2 before anything connects. */
+function checkOptions(o: TrafficCliOptions): void {
+  if (o.size < MIN_FRAME || o.size > MAX_TRAFFIC_FRAME) throw new UsageError(`--size must be between ${MIN_FRAME} and ${MAX_TRAFFIC_FRAME} bytes, got ${o.size}`);
+  if (o.queueSize > 32768 || (o.queueSize & (o.queueSize - 1)) !== 0) throw new UsageError(`--queue-size must be a power of two up to 32768, got ${o.queueSize}`);
+  if (o.queues > 128) throw new UsageError(`--queues must be at most 128, got ${o.queues}`);
+}
+
+/** The back-end was reached: whatever goes wrong from here is its failure (exit 1), not unreachability (3). */
+async function failuresAreFindings<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw Object.assign(new Error(err instanceof Error ? err.message : String(err), { cause: err }), { exitCode: ExitCode.FAILED });
+  }
 }

@@ -72,6 +72,8 @@ export interface NetDeviceOptions {
 }
 
 const RX_BUFFER = 2048;
+/** The largest frame (without the virtio-net header) one RX buffer holds: what `traffic` can send. */
+export const MAX_TRAFFIC_FRAME = RX_BUFFER - NET_HDR.SIZE_V1;
 
 /** A started net device. */
 export class NetDevice {
