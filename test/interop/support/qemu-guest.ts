@@ -189,7 +189,10 @@ function checkAvailability(): { ok: boolean; reason?: string; image?: GuestImage
     return { ok: false, reason: `${QEMU} not found (install the Debian package qemu-system-x86)` };
   }
   const built = spawnSync(process.execPath, [BUILDER, '--json'], { encoding: 'utf8' });
-  if (built.status !== 0) return { ok: false, reason: (built.stderr || built.error?.message || 'guest build failed').trim() };
+  // Status 2 is the builder's "a Debian package is missing" (a reason to skip); any other failure is
+  // a bug in the builder, which must fail the tests rather than hide behind a skip.
+  if (built.status === 2) return { ok: false, reason: built.stderr.trim() };
+  if (built.status !== 0) throw new GuestError(GuestErrorCode.unavailable, `the guest initramfs builder failed (status ${built.status ?? built.signal}): ${(built.stderr || built.error?.message || '').trim()}`);
   return { ok: true, image: JSON.parse(built.stdout) as GuestImage };
 }
 
