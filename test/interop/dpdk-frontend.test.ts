@@ -73,7 +73,7 @@ describe.skipIf(dpdkMissing !== undefined)('DPDK vhost back-end (testpmd net_vho
     expect(JSON.parse(r.stdout)).toMatchObject({ sent: 50000, received: 50000, lost: 0, corrupted: 0, violations: [] });
   });
 
-  it('client mode: DPDK connects to vhostlab, and reconnects for a second run', async () => {
+  it('client mode: DPDK connects to vhostlab, and reconnects for a second traffic run and a probe', async () => {
     scratch = scratchDir();
     const socket = scratch.socket;
     // vhostlab listens first; DPDK (client=1) connects and, after the session ends, reconnects.
@@ -87,7 +87,14 @@ describe.skipIf(dpdkMissing !== undefined)('DPDK vhost back-end (testpmd net_vho
     const r2 = await vhostlab(['traffic', '--listen', '--socket', socket, '--packets', '100000', '--size', '64', '--json', '--timeout', '30000']);
     expect(r2.code, `${r2.stderr}\n${peer.peer.readLog(4000)}`).toBe(0);
     expect(JSON.parse(r2.stdout)).toMatchObject({ sent: 100000, received: 100000, lost: 0, corrupted: 0 });
-    expect(peer.peer.running).toBe(true); // the same DPDK process served both sessions
+
+    // A third session: probe in client mode sees what DPDK offers.
+    const r3 = await vhostlab(['probe', '--listen', '--socket', socket, '--json', '--timeout', '30000']);
+    expect(r3.code, `${r3.stderr}\n${peer.peer.readLog(4000)}`).toBe(0);
+    const info = JSON.parse(r3.stdout);
+    expect(info.features.names).toContain('VERSION_1');
+    expect(info.features.names).toContain('PROTOCOL_FEATURES');
+    expect(peer.peer.running).toBe(true); // the same DPDK process served all three sessions
   });
 
   it('probe reports a clear error and exit 3 when nothing listens', async () => {
