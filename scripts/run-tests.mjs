@@ -1,4 +1,4 @@
-// Runs the unit project, then the interop project (real DPDK/QEMU peers, one file at a time so
+// Type-checks everything (tests included), runs the unit project, then the interop project (real DPDK/QEMU peers, one file at a time so
 // the busy-polling peers never share the two cores), and prints one plain closing line
 // "tests: N passed, N failed, N skipped" that CI reads.
 import { spawnSync } from 'node:child_process';
@@ -12,6 +12,9 @@ process.env.VHOSTLAB_SEED ??= String(process.env.CI ? 20261125 : Date.now() % 2 
 console.log(`property tests use VHOSTLAB_SEED=${process.env.VHOSTLAB_SEED}`);
 const dir = mkdtempSync(join(tmpdir(), 'vhostlab-tests-'));
 let passed = 0, failed = 0, skipped = 0, worst = 0;
+// vitest strips types without checking them: type-check sources and tests first (one failure).
+const typecheck = spawnSync('npm', ['run', '-s', 'typecheck'], { stdio: 'inherit' });
+if (typecheck.status !== 0) { failed += 1; worst = 1; process.stderr.write('type check failed\n'); }
 for (const project of ['unit', 'interop']) {
   const out = join(dir, `${project}.json`);
   const r = spawnSync('npx', ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, '--passWithNoTests', ...extra], { stdio: 'inherit' });

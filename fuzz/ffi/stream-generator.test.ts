@@ -59,7 +59,7 @@ describe('streamGenerator', () => {
     for (const s of sample(2000, 77)) {
       let regions: { userspaceAddr: bigint; memorySize: bigint }[] = [];
       s.forEach((raw, k) => {
-        const m = decodeMessage(raw) as { request: number; payload: unknown };
+        const m = decodeMessage(raw) as unknown as { request: number; payload: unknown };
         if (requestName(raw.request) === 'SET_MEM_TABLE') regions = (m.payload as { regions: typeof regions }).regions;
         if (requestName(raw.request) === 'SET_VRING_NUM' && requestName(s[k + 1]?.request ?? 0) === 'SET_VRING_ADDR' && requestName(s[k + 2]?.request ?? 0) === 'SET_VRING_KICK') {
           const idx = (m.payload as { index: number }).index;

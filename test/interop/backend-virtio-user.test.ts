@@ -75,12 +75,13 @@ describe.skipIf(dpdkMissing !== undefined)('DPDK virtio-user through vhostlab ba
       }
       fe = startVirtioUser(scratch.socket, scratch.dir, { packed: c.packed, queues: c.queues, server: c.client, forwardMode: 'flowgen' });
       if (c.client) be = startBackend(scratch.socket, scratch.dir, beArgs);
+      const backend = be!;
       const s = await waitForTraffic(fe, 100_000);
-      const logs = `${be.readLog(4000)}\n${fe.peer.readLog(4000)}`;
+      const logs = `${backend.readLog(4000)}\n${fe.peer.readLog(4000)}`;
       expect(s.tx, logs).toBeGreaterThan(100_000);
       expect(s.rx, logs).toBeGreaterThan(100_000);
-      expect(be.readLog()).toContain(c.packed ? 'packed' : 'split');
-      expect(be.readLog()).not.toContain('violation');
+      expect(backend.readLog()).toContain(c.packed ? 'packed' : 'split');
+      expect(backend.readLog()).not.toContain('violation');
     });
   }
 
