@@ -15,7 +15,7 @@ import type { ConformanceCase } from '../../conformance/model.js';
 import { ProfileError, adHocProfile, loadProfile, type Profile } from '../../conformance/profiles/load-profile.js';
 import { loadRequirements, loadUnobservable } from '../../conformance/requirements/index.js';
 import {
-  PeerStartError, PeerTarget, buildDocument, exitCodeOf, failsRun, loadExpectations, runSuite, selectCases, type ExpectationEntry,
+  PeerStartError, PeerTarget, buildDocument, exitCodeOf, expectedResultCount, failsRun, loadExpectations, runSuite, selectCases, type ExpectationEntry,
 } from '../../conformance/runner/index.js';
 import { createProgress, toHtml, toJUnit, toJson, toMarkdown, type CaseResult } from '../../reports/index.js';
 import { ExitCode, UsageError } from '../exit.js';
@@ -140,7 +140,7 @@ async function runConformance(o: ConformanceOptions): Promise<number> {
     }
   }
   const strict = o.strict ?? false;
-  const progress = createProgress(process.stderr, { label: `conformance ${profile.name}`, total: cases.length, unit: 'cases' });
+  const progress = createProgress(process.stderr, { label: `conformance ${profile.name}`, total: expectedResultCount(cases, profile.expectFeatures, profile.expectProtocolFeatures), unit: 'cases' });
   const counts = { pass: 0, fail: 0, skip: 0, error: 0, waived: 0 };
   const target = new PeerTarget(profile, o.reportDir ? { logDir: join(o.reportDir, 'logs') } : {});
   // Interrupted (Ctrl-C, CI cancelling the job): stop the peer we started before leaving, so no

@@ -241,9 +241,18 @@ function featureMaskOf(bits: readonly number[]): bigint {
   return bits.reduce((m, b) => m | (1n << BigInt(b)), 0n);
 }
 
+/**
+ * How many results a run of `cases` yields: one per case, plus the synthetic
+ * {@link PROFILE_FEATURES_CASE_ID} result when the profile promises features. Progress totals
+ * use it, so a display never reads 101/100.
+ */
+export function expectedResultCount(cases: readonly unknown[], expectFeatures: readonly number[] = [], expectProtocolFeatures: readonly number[] = []): number {
+  return cases.length + (expectFeatures.length > 0 || expectProtocolFeatures.length > 0 ? 1 : 0);
+}
+
 /** The synthetic result for `expectFeatures`/`expectProtocolFeatures`, or undefined when none are set. */
 function checkOfferedFeatures(peer: PeerInfo, features: readonly number[], protocolFeatures: readonly number[]): CaseResult | undefined {
-  if (features.length === 0 && protocolFeatures.length === 0) return undefined;
+  if (expectedResultCount([], features, protocolFeatures) === 0) return undefined;
   const missF = features.filter((b) => !hasFeature(peer.features, b));
   const missP = protocolFeatures.filter((b) => !hasFeature(peer.protocolFeatures, b));
   const table = { ...VirtioFeature, ...(peer.deviceType === 'net' ? NetFeature : {}) };

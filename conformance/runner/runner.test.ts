@@ -5,7 +5,7 @@ import type { ConformanceCase, PeerInfo, Verdict } from '../model.js';
 import { ProfileError, checkProfile } from '../profiles/load-profile.js';
 import { applyExpectation, checkExpectations } from './expectations.js';
 import { exitCodeOf } from './document.js';
-import { failsRun, runSuite } from './run-suite.js';
+import { expectedResultCount, failsRun, runSuite } from './run-suite.js';
 import { selectCases } from './select.js';
 import type { Target } from './target.js';
 
@@ -190,6 +190,14 @@ describe('runSuite', () => {
     const run = await runSuite({ target: new FakeTarget(), cases: [], expectFeatures: [32, 34], expectProtocolFeatures: [3] });
     expect(run.results[0]).toMatchObject({ id: 'profile/offers-expected-features', status: 'fail' });
     expect(run.results[0]!.detail).toContain('RING_PACKED');
+  });
+
+  it('counts the results a run yields, the profile check included, as progress totals need', async () => {
+    const cases = [fakeCase('c/a', pass), fakeCase('c/b', pass)];
+    const withCheck = await runSuite({ target: new FakeTarget(), cases, expectFeatures: [32] });
+    expect(withCheck.results).toHaveLength(expectedResultCount(cases, [32]));
+    const without = await runSuite({ target: new FakeTarget(), cases });
+    expect(without.results).toHaveLength(expectedResultCount(cases));
   });
 });
 
