@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           setupFiles: ['./vitest.setup.ts'],
-          include: ['{native,fakes,conformance,fuzz,reports,service,cli}/**/*.test.ts', 'test/*.test.ts', 'test/unit/**/*.test.ts'],
+          include: ['{native,fakes,conformance,fuzz,reports,service,cli,bench}/**/*.test.ts', 'test/*.test.ts', 'test/unit/**/*.test.ts'],
           testTimeout: 30_000,
         },
       },

@@ -44,7 +44,9 @@ export async function benchBackend(ctx: BenchContext): Promise<BenchResult[]> {
           ctx.log(`backend: ${mode} ${impl} ${ring} ${size} B: ${(rates[impl] / 1e6).toFixed(2)} Mpps`);
         }
         const ratio = rates['dpdk-vhost'] > 0 ? Math.round((rates.vhostlab / rates['dpdk-vhost']) * 1000) / 1000 : 0;
-        out.push({ name: `backend-${mode}-ratio`, unit: 'ratio', value: ratio, params: { size, ring, of: 'vhostlab/dpdk-vhost' } });
+        // The goal (issue: half of DPDK's vhost back-end at 64 bytes) travels with the figure, so the
+        // table and the reports can say whether it is met.
+        out.push({ name: `backend-${mode}-ratio`, unit: 'ratio', value: ratio, params: { impl: 'vhostlab', size, ring, of: 'vhostlab/dpdk-vhost', ...(size === 64 ? { goal: 0.5 } : {}) } });
       }
     }
   }

@@ -88,7 +88,7 @@ export async function benchFuzzFfi(ctx: BenchContext): Promise<BenchResult[]> {
         const r = await fuzzFfi({ target: lib, mode, seed: 1, timeMs: rateSeconds * 1000, shrink: false });
         rates.set(key('vhostlab', target, mode, build), r.execsPerSec);
         ctx.log(`fuzz-ffi: vhostlab ${target} ${mode} ${build}: ${Math.round(r.execsPerSec)} execs/s${r.finding ? ' (stopped at a crash)' : ''}`);
-        results.push({ name: 'fuzz-ffi.execs-per-sec', unit: 'execs/s', value: Math.round(r.execsPerSec), params: { impl: 'vhostlab', target, mode, build, execs: r.searchExecs, startupMs: Math.round(r.startupMs) } });
+        results.push({ name: 'fuzz-ffi.execs-per-sec', unit: 'execs/s', value: Math.round(r.execsPerSec), params: { impl: 'vhostlab', target, mode, build }, details: { execs: r.searchExecs, startupMs: Math.round(r.startupMs) } });
       }
       if (haveClang) {
         const bin = `${BUILD}${target}-libfuzzer${build === 'asan' ? '-asan' : ''}`;
@@ -96,7 +96,7 @@ export async function benchFuzzFfi(ctx: BenchContext): Promise<BenchResult[]> {
         const rate = (r.execs * 1000) / r.wallMs;
         rates.set(key('libfuzzer', target, 'bytes', build), rate);
         ctx.log(`fuzz-ffi: libFuzzer ${target} ${build}: ${Math.round(rate)} execs/s`);
-        results.push({ name: 'fuzz-ffi.execs-per-sec', unit: 'execs/s', value: Math.round(rate), params: { impl: 'libfuzzer', target, mode: 'bytes', build, execs: r.execs } });
+        results.push({ name: 'fuzz-ffi.execs-per-sec', unit: 'execs/s', value: Math.round(rate), params: { impl: 'libfuzzer', target, mode: 'bytes', build }, details: { execs: r.execs } });
       }
     }
   }
@@ -105,7 +105,7 @@ export async function benchFuzzFfi(ctx: BenchContext): Promise<BenchResult[]> {
       const [impl, target, mode, build] = k.split('/') as [string, string, string, string];
       const lf = rates.get(key('libfuzzer', target, 'bytes', build));
       if (impl !== 'vhostlab' || lf === undefined || lf === 0) continue;
-      results.push({ name: 'fuzz-ffi.execs-ratio', unit: 'ratio', value: Number((v / lf).toFixed(3)), params: { impl: 'vhostlab', target, mode, build, goal: 0.2, met: v / lf >= 0.2 } });
+      results.push({ name: 'fuzz-ffi.execs-ratio', unit: 'ratio', value: Number((v / lf).toFixed(3)), params: { impl: 'vhostlab', target, mode, build, goal: 0.2 }, details: { met: v / lf >= 0.2 } });
     }
   }
 
@@ -124,7 +124,8 @@ export async function benchFuzzFfi(ctx: BenchContext): Promise<BenchResult[]> {
   const oursMedian = median(ours);
   results.push({
     name: 'fuzz-ffi.time-to-deep-bug', unit: 'ms', value: Math.round(oursMedian),
-    params: { impl: 'vhostlab', target: 'vu_parser_deep', mode: 'structured', build: 'plain', seeds: ttcSeeds.length, capped: oursCapped, capMs: capS * 1000, runsMs: ours.map(Math.round), medianExecs: median(oursExecs) },
+    params: { impl: 'vhostlab', target: 'vu_parser_deep', mode: 'structured', build: 'plain', seeds: ttcSeeds.length, capMs: capS * 1000 },
+    details: { capped: oursCapped, runsMs: ours.map(Math.round), medianExecs: median(oursExecs) },
   });
   if (haveClang) {
     const theirs: number[] = [];
@@ -140,13 +141,15 @@ export async function benchFuzzFfi(ctx: BenchContext): Promise<BenchResult[]> {
     const theirMedian = median(theirs);
     results.push({
       name: 'fuzz-ffi.time-to-deep-bug', unit: 'ms', value: Math.round(theirMedian),
-      params: { impl: 'libfuzzer', target: 'vu_parser_deep', mode: 'bytes', build: 'plain', seeds: libFuzzerSeeds.length, capped, capMs: capS * 1000, runsMs: theirs.map(Math.round), medianExecs: median(theirExecs) },
+      params: { impl: 'libfuzzer', target: 'vu_parser_deep', mode: 'bytes', build: 'plain', seeds: libFuzzerSeeds.length, capMs: capS * 1000 },
+      details: { capped, runsMs: theirs.map(Math.round), medianExecs: median(theirExecs) },
     });
     const speedup = theirMedian / oursMedian;
     results.push({
       name: 'fuzz-ffi.deep-bug-speedup', unit: 'x', value: Number(speedup.toFixed(1)),
       // A capped libFuzzer median makes the speed-up a lower bound.
-      params: { impl: 'vhostlab', target: 'vu_parser_deep', mode: 'structured', goal: 10, met: speedup >= 10, lowerBound: capped > 0 },
+      params: { impl: 'vhostlab', target: 'vu_parser_deep', mode: 'structured', goal: 10 },
+      details: { met: speedup >= 10, lowerBound: capped > 0 },
     });
   } else {
     ctx.log('fuzz-ffi: clang-14 builds missing, libFuzzer comparison skipped');

@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: runs the benchmark modules one after another (never side by side: a DPDK peer
- * busy-polls a whole core and there are two), prints a table with ratios, and writes
- * `bench-results/bench-<time>.json` and `bench-results/latest.json`.
+ * busy-polls a whole core and there are two), prints a table with ratios and the goals they
+ * meet or miss, and writes `bench-results/bench-<time>.json` and `bench-results/latest.json`
+ * (`vhostlab.result/v1` documents: `vhostlab report` renders them, `vhostlab report diff`
+ * compares two). On a terminal a live line shows the module running and the time taken.
  *
  * Options: `--quick` for short runs, `--only NAME[,NAME]` to pick modules, `--out DIR`.
  * @module
@@ -10,6 +12,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createProgress } from '../reports/progress.js';
+import { benchDocument, goalLines, type BenchError } from './document.js';
 import { benchTraffic } from './traffic.js';
 import type { BenchContext, BenchResult } from './types.js';
 
@@ -43,12 +47,14 @@ for (const name of selected) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'vhostlab-bench-'));
-const log = (line: string) => process.stderr.write(`${line}\n`);
+const progress = createProgress(process.stderr, { label: 'bench', total: selected.length, unit: 'modules' });
+const log = (line: string) => progress.log(line);
 const results: BenchResult[] = [];
-const errors: { module: string; error: string }[] = [];
-const startedAt = new Date().toISOString();
+const errors: BenchError[] = [];
+const startedAt = new Date();
 try {
-  for (const name of selected) {
+  for (const [i, name] of selected.entries()) {
+    progress.update({ current: name, done: i });
     log(`bench: ${name}…`);
     try {
       const mod = await modules[name]();
@@ -59,19 +65,21 @@ try {
       log(`bench: ${name} failed: ${msg}`);
     }
   }
+  progress.done(`bench: ${selected.length} module(s), ${results.length} figures, ${errors.length} failed`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 
 const outDir = resolve(values.out ?? 'bench-results');
 mkdirSync(outDir, { recursive: true });
-const doc = { schema: 'vhostlab.bench/v1', startedAt, finishedAt: new Date().toISOString(), quick: values.quick, benchmarks: results, errors };
-const stamp = startedAt.replace(/[:.]/g, '-');
+const doc = benchDocument({ startedAt, finishedAt: new Date(), quick: values.quick ?? false, results, errors });
+const stamp = doc.startedAt.replace(/[:.]/g, '-');
 writeFileSync(join(outDir, `bench-${stamp}.json`), `${JSON.stringify(doc, null, 2)}\n`);
 writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(doc, null, 2)}\n`);
 
 const rows = results.map((r) => `${r.name.padEnd(28)} ${fmt(r.value).padStart(14)} ${r.unit.padEnd(8)} ${JSON.stringify(r.params)}`);
-process.stdout.write(`${rows.join('\n')}\n\nwrote ${join(outDir, 'latest.json')}\n`);
+const goals = goalLines(results);
+process.stdout.write(`${rows.join('\n')}\n${goals.length > 0 ? `\nGoals:\n${goals.map((g) => `  ${g}`).join('\n')}\n` : ''}\nwrote ${join(outDir, 'latest.json')}\n`);
 process.exitCode = errors.length > 0 ? 1 : 0;
 
 function fmt(v: number): string {

@@ -36,7 +36,7 @@ export async function benchTraffic(ctx: BenchContext): Promise<BenchResult[]> {
     const theirs = await dpdkFrontendRate(ctx, testpmd, size);
     out.push({ name: 'frontend-loop-pps', unit: 'pps', value: theirs, params: { impl: 'dpdk-virtio-user', size, ring: 'split', backend: 'dpdk-vhost' } });
     ctx.log(`traffic: DPDK virtio-user ${size} B: ${(theirs / 1e6).toFixed(2)} Mpps`);
-    out.push({ name: 'frontend-loop-ratio', unit: 'ratio', value: theirs > 0 ? round3(ours / theirs) : 0, params: { size, ring: 'split', of: 'vhostlab/dpdk-virtio-user' } });
+    out.push({ name: 'frontend-loop-ratio', unit: 'ratio', value: theirs > 0 ? round3(ours / theirs) : 0, params: { impl: 'vhostlab', size, ring: 'split', of: 'vhostlab/dpdk-virtio-user', ...(size === 64 ? { goal: 0.5 } : {}) } });
   }
   return out;
 }

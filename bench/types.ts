@@ -1,12 +1,12 @@
 /** Shared types of the benchmark modules (`npm run bench`). */
 
-/** One measured figure; the same shape as a `benchmarks[]` entry of the result document. */
-export interface BenchResult {
-  name: string;
-  unit: string;
-  value: number;
-  params: Record<string, unknown>;
-}
+import type { BenchmarkResult } from '../reports/model.js';
+
+/**
+ * One measured figure: a `benchmarks[]` entry of the result document. `params` identify it
+ * (what `report diff` matches on); per-run facts such as execution counts go in `details`.
+ */
+export type BenchResult = BenchmarkResult;
 
 /** Options every benchmark module receives. */
 export interface BenchContext {

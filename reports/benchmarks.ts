@@ -68,3 +68,26 @@ export function benchmarkCharts(list: readonly BenchmarkResult[]): BenchmarkChar
   }
   return charts;
 }
+
+/** A figure that carries a goal (`params.goal`, a lower bound: ratios, speed-ups). */
+export type BenchmarkGoal = {
+  name: string;
+  unit: string;
+  value: number;
+  goal: number;
+  met: boolean;
+  /** The conditions other than the goal, as `k=v, k=v`. */
+  where: string;
+  /** True when the figure is only a lower bound (a baseline run hit its time cap). */
+  lowerBound: boolean;
+};
+
+/** The figures of `list` that carry a goal, with whether each is met. */
+export function benchmarkGoals(list: readonly BenchmarkResult[]): BenchmarkGoal[] {
+  return list.flatMap((b) => {
+    const goal = b.params.goal;
+    if (typeof goal !== 'number') return [];
+    const met = higherIsBetter(b) ? b.value >= goal : b.value <= goal;
+    return [{ name: b.name, unit: b.unit, value: b.value, goal, met, where: formatParams(b.params, ['goal']), lowerBound: b.details?.lowerBound === true }];
+  });
+}

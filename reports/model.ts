@@ -124,6 +124,12 @@ export type BenchmarkResult = {
    * lower), see `higherIsBetter` in `benchmarks.ts`.
    */
   better?: 'higher' | 'lower';
+  /**
+   * How the figure was obtained, where that varies from run to run (execution counts, start-up
+   * time, per-seed times, whether a goal was met). Shown with the figure, never used to match
+   * runs: only `name`, `unit` and `params` identify a benchmark.
+   */
+  details?: Record<string, BenchmarkParam | BenchmarkParam[]>;
 };
 
 /** The back-end (or front-end) under test, as started and as it answered. */

@@ -50,7 +50,8 @@ export function exitCodeOf(results: readonly CaseResult[], strict: boolean, abor
   return results.some((r) => failsRun(r, strict)) ? ConformanceExit.FAILED : ConformanceExit.OK;
 }
 
-function toolVersion(): string {
+/** The version in vhostlab's package.json (`0.0.0` when it cannot be read). */
+export function toolVersion(): string {
   try {
     return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
   } catch {
