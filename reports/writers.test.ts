@@ -128,6 +128,28 @@ describe('toMarkdown', () => {
   it('says all passed for a clean run', () => {
     expect(toMarkdown(secondRun()).split('\n')[0]).toBe('## ✅ vhostlab: all 3 passed (3 cases)');
   });
+  it('heads a bench run (figures, no cases) with its figures and goals, not "all 0 passed"', () => {
+    const bench = { ...secondRun(), cases: [], summary: { total: 0, pass: 0, fail: 0, skip: 0, waived: 0, error: 0 }, benchmarks: [
+      { name: 'backend-loop-ratio', unit: 'ratio', value: 0.447, params: { impl: 'vhostlab', size: 64, goal: 0.5 } },
+      { name: 'frontend-loop-ratio', unit: 'ratio', value: 0.55, params: { impl: 'vhostlab', size: 64, goal: 0.5 } },
+    ] };
+    const out = toMarkdown(bench);
+    expect(out.split('\n')[0]).toBe('## 📊 vhostlab: benchmarks (2 figures, 1 goal not met)');
+    expect(out).not.toContain('| peer | total |');
+    expect(out).toContain('| backend-loop-ratio (impl=vhostlab, size=64) | 0.447 ratio | 0.5 | ❌ not met |');
+    expect(out).toContain('✅ met');
+  });
+  it('stays within its byte budget: evidence goes first, then failure rows, each cut said', () => {
+    const doc = fixture();
+    const full = toMarkdown(doc);
+    expect(full).toContain('<details><summary>Evidence');
+    const lean = toMarkdown(doc, { maxBytes: Buffer.byteLength(full) - 1 });
+    expect(lean).not.toContain('<details><summary>Evidence');
+    expect(lean).toContain('Evidence is left out');
+    const tight = toMarkdown(doc, { maxBytes: Buffer.byteLength(lean) - 1 });
+    expect(Buffer.byteLength(tight)).toBeLessThanOrEqual(Buffer.byteLength(lean) - 1);
+    expect(tight).toMatch(/\d+ more failures are not shown/);
+  });
 });
 
 describe('toHtml', () => {
