@@ -3,12 +3,12 @@
  * negotiation"; CHECKLIST §2.3 start sequence). Only orders the spec makes meaningless are
  * flagged; the informative QEMU order of §2.3 is not enforced (QEMU itself sends SET_VRING_CALL
  * before SET_FEATURES, which is fine):
- * - memory and ring-setup messages before SET_OWNER (VU-SESS-001/002: only the queries listed
- *   there may precede it);
+ * - memory and ring-setup messages before SET_OWNER (VU-SESS-001: only the queries listed there
+ *   may precede it);
  * - SET_VRING_KICK (ring start) before SET_FEATURES: the ring format, EVENT_IDX and enable rules
  *   are not known yet (VU-RING-002, VU-FEAT-003/004);
  * - SET_VRING_ADDR or SET_VRING_KICK before any memory table: ring addresses are front-end
- *   addresses translated through the table (VU-RING-015, VU-MEM-006);
+ *   addresses translated through the table's user addresses (VU-MEM-004);
  * - SET_VRING_ENABLE after a SET_FEATURES without bit 30 (VU-FEAT-003; the dispatcher also
  *   refuses it). Before SET_FEATURES it is tolerated when bit 30 is offered: QEMU 7.2 sends it
  *   while attaching the net peer, and DPDK's back-end accepts it;
@@ -50,13 +50,13 @@ export function checkMessageOrder(m: RawMessage, state: SessionState): OrderViol
   const ring = ringIndex(m);
   const at = ring === undefined ? {} : { ring };
   if (!state.owner && (RING_SETUP.has(m.request) || MEMORY.has(m.request))) {
-    out.push({ rule: 'VU-SESS-002', detail: `${name} before SET_OWNER`, ...at });
+    out.push({ rule: 'VU-SESS-001', detail: `${name} before SET_OWNER`, ...at });
   }
   if (m.request === FrontendRequest.SET_VRING_KICK && !state.featuresSet) {
     out.push({ rule: 'VU-RING-002', detail: `${name} starts ring ${ring ?? '?'} before SET_FEATURES`, ...at });
   }
   if ((m.request === FrontendRequest.SET_VRING_ADDR || m.request === FrontendRequest.SET_VRING_KICK) && state.memory === undefined) {
-    out.push({ rule: 'VU-RING-015', detail: `${name} for ring ${ring ?? '?'} before any memory table`, ...at });
+    out.push({ rule: 'VU-MEM-004', detail: `${name} for ring ${ring ?? '?'} before any memory table`, ...at });
   }
   if (m.request === FrontendRequest.SET_VRING_ENABLE && state.featuresSet && !state.enableByMessage) {
     out.push({ rule: 'VU-FEAT-003', detail: `${name} after SET_FEATURES without VHOST_USER_F_PROTOCOL_FEATURES (bit 30)`, ...at });

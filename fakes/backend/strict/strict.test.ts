@@ -49,7 +49,7 @@ describe('strict checking of the front-end', () => {
     } finally {
       closeFd(kick);
     }
-    expect(rules(pair)).toEqual(expect.arrayContaining(['VU-SESS-002', 'VU-RING-002', 'VU-RING-015', 'VU-FEAT-003', 'VU-MQ-001']));
+    expect(rules(pair)).toEqual(expect.arrayContaining(['VU-SESS-001', 'VU-RING-002', 'VU-MEM-004', 'VU-FEAT-003', 'VU-MQ-001']));
     expect(pair.violations.find((v) => v.rule === 'VU-RING-002')?.ring).toBe(1);
     // The refusals themselves are reported with the dispatcher's rule (ENABLE ungated: VU-PF-002; ring 9: VU-RING-013).
     expect(rules(pair)).toEqual(expect.arrayContaining(['VU-PF-002', 'VU-RING-013']));
