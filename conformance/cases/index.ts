@@ -19,6 +19,7 @@ import { notificationCases } from './notifications.js';
 import { reconnectCases } from './reconnect.js';
 import { inflightCases } from './inflight.js';
 import { robustnessCases } from './robustness.js';
+import { dirtyLogCases } from './dirty-log.js';
 
 /** Every case, in run order. Case ids are unique (checked by the catalogue test). */
 export const allCases: readonly ConformanceCase[] = Object.freeze([
@@ -37,4 +38,5 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   ...reconnectCases,
   ...inflightCases,
   ...robustnessCases,
+  ...dirtyLogCases,
 ]);

@@ -212,7 +212,10 @@ export class ActiveQueue implements DeviceQueue {
             this.writeUsedSplit(r.head, 0);
             continue;
           }
-          return undefined; // avail index jumped (VU-DP-003): nothing consumed, try later
+          // No head to give back (the avail index jumped past the ring, VU-DP-003, or names a
+          // head outside it): the ring cannot go on, so it stops and the front-end is told.
+          this.state.breakRing(this.ring, r.rule, r.reason);
+          return undefined;
         }
         this.inflight?.fetched(r.head);
         this.hooks?.onChain?.(this.index, r, this.state);
@@ -225,7 +228,7 @@ export class ActiveQueue implements DeviceQueue {
       // The packed ring cannot be parsed past a bad chain: stop the ring until reconfigured.
       this.state.violation(r.rule, r.reason, this.index);
       this.hooks?.onBadChain?.(this.index, r.rule, r.reason, this.state);
-      this.ring.broken = `${r.rule}: ${r.reason}`;
+      this.state.breakRing(this.ring, r.rule, r.reason);
       return undefined;
     }
     this.hooks?.onChain?.(this.index, r, this.state);

@@ -39,9 +39,10 @@ export class RingControl {
       this.state.event('ring-started', { ring: r.index, detail: `size ${r.num}, ${this.state.packed ? 'packed' : 'split'}` });
     } catch (e) {
       const rule = (e as { rule?: string }).rule ?? 'VU-MEM-008';
-      r.broken = (e as Error).message;
-      this.state.violation(rule, `ring ${r.index} cannot start: ${r.broken}`, r.index);
-      this.hooks?.onBadChain?.(r.index, rule, r.broken, this.state);
+      const reason = (e as Error).message;
+      this.state.violation(rule, `ring ${r.index} cannot start: ${reason}`, r.index);
+      this.hooks?.onBadChain?.(r.index, rule, reason, this.state);
+      this.state.breakRing(r, rule, reason);
     }
     return r.queue;
   }

@@ -11,9 +11,9 @@
  * until no poll is pending (native rule: never close an fd under a pending async call).
  * @module
  */
-import { closeFd } from '../../native/index.js';
+import { NativeError, closeFd, eventfdWrite } from '../../native/index.js';
 import {
-  ProtocolFeature, VHOST_F_LOG_ALL, VHOST_USER_F_PROTOCOL_FEATURES, VirtioFeature, hasFeature,
+  DeviceStatus, ProtocolFeature, VHOST_F_LOG_ALL, VHOST_USER_F_PROTOCOL_FEATURES, VirtioFeature, hasFeature,
   type payloads,
 } from '../wire/index.js';
 import type { MappedGuestMemory } from '../memory/index.js';
@@ -161,6 +161,30 @@ export class SessionState {
   violation(rule: string, detail: string, ring?: number): void {
     this.violationCount++;
     this.observer.violation?.({ rule, detail, ...(ring === undefined ? {} : { ring }) });
+  }
+
+  /**
+   * Takes ring `r` out of service after an error the device cannot continue past (a packed ring
+   * that no longer parses, ring addresses that do not translate) and tells the front-end, as
+   * the specs provide: the ring's error eventfd is signalled (vhost-user.rst SET_VRING_ERR,
+   * "to signal that an error occurred on the virtqueue") and the device status gains
+   * DEVICE_NEEDS_RESET (virtio 1.2 §2.1.2: the device SHOULD set it when it enters an error
+   * state that needs a reset). Reported once; a new SET_VRING_KICK or reset repairs the ring.
+   */
+  breakRing(r: RingState, rule: string, reason: string): void {
+    if (r.broken !== undefined) return;
+    r.broken = `${rule}: ${reason}`;
+    this.status |= DeviceStatus.DEVICE_NEEDS_RESET;
+    if (r.errFd !== undefined) {
+      try {
+        eventfdWrite(r.errFd, 1n);
+      } catch (e) {
+        // A front-end may hand over any fd as the err fd; one that does not take the write is its
+        // problem, never a crash of ours.
+        if (!(e instanceof NativeError)) throw e;
+      }
+    }
+    this.event('ring-broken', { ring: r.index, detail: r.broken });
   }
 
   /** Reports a session event. */

@@ -67,6 +67,8 @@ export interface NetDeviceOptions {
   maxFrame?: number;
   /** Extra virtio features to ask for. */
   extraFeatures?: bigint;
+  /** Extra protocol features to ask for (e.g. STATUS), besides MQ, REPLY_ACK and CONFIGURE_MEM_SLOTS. */
+  extraProtocolFeatures?: bigint;
   /** Use packed virtqueues (VIRTIO_F_RING_PACKED); the back-end must offer them. */
   packed?: boolean;
 }
@@ -97,7 +99,7 @@ export class NetDevice {
     if (maxFrame + netHeaderSize > RX_BUFFER) throw new RangeError(`frames above ${RX_BUFFER - netHeaderSize} bytes need mergeable RX buffers, which vhostlab traffic does not use`);
     const features = featureMask(VirtioFeature.VERSION_1) | (queuePairs > 1 ? featureMask(NetFeature.MQ) : 0n)
       | (options.packed ? featureMask(VirtioFeature.RING_PACKED) : 0n) | (options.extraFeatures ?? 0n);
-    const protocolFeatures = featureMask(ProtocolFeature.MQ, ProtocolFeature.REPLY_ACK, ProtocolFeature.CONFIGURE_MEM_SLOTS);
+    const protocolFeatures = featureMask(ProtocolFeature.MQ, ProtocolFeature.REPLY_ACK, ProtocolFeature.CONFIGURE_MEM_SLOTS) | (options.extraProtocolFeatures ?? 0n);
     const negotiated = await negotiate(session, { features, protocolFeatures });
     if (!hasFeature(negotiated.features, VirtioFeature.VERSION_1)) throw new Error('the back-end does not offer VERSION_1, which vhostlab traffic needs');
     if (options.packed && !hasFeature(negotiated.features, VirtioFeature.RING_PACKED)) throw new Error('the back-end does not offer RING_PACKED (packed virtqueues)');
