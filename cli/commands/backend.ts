@@ -41,8 +41,8 @@ export function register(program: Command): void {
     .option('--packed', 'require packed virtqueues (SET_FEATURES without RING_PACKED is refused)')
     .option('--json-log', 'log events as JSON lines on stderr')
     .option('--trace', 'log every message received')
-    .option('--strict', 'check the front-end too (message order, heads made available twice, event-suppression flags, refused requests)')
-    .option('--strict-checksums', 'with --strict: checksum readable buffers at pop and completion (costly)')
+    .option('--strict', 'check the front-end too (message order, heads made available twice, buffers changed while the device owns them, event-suppression flags, refused requests)')
+    .option('--no-strict-checksums', 'with --strict: skip checksumming readable buffers at pop and completion (faster; a buffer changed while the device owns it goes unseen)')
     .option('--violations <file>', 'write every violation as a JSON line {at, rule, detail, ring?} to FILE (created empty)')
     .option('--fault <name>', 'misbehave on purpose, repeatable (see --list-faults)', collect)
     .option('--list-faults', 'list the faults and the requirements they violate, then exit')
@@ -72,9 +72,11 @@ Examples:
         return;
       }
       if (!o.socket) throw new UsageError('backend needs --socket PATH');
-      if (o.strictChecksums && !o.strict) throw new UsageError('--strict-checksums needs --strict');
+      if (o.strictChecksums === false && !o.strict) throw new UsageError('--no-strict-checksums needs --strict');
       const sets: BackendHooks[] = [];
-      if (o.strict) sets.push(strictHooks({ checksums: o.strictChecksums ?? false }));
+      // Checksums are on by default: --strict promises to catch a buffer changed while the device
+      // owns it (VU-DP-021), and only a checksum at pop and at completion can see that.
+      if (o.strict) sets.push(strictHooks({ checksums: o.strictChecksums ?? true }));
       try {
         if ((o.fault?.length ?? 0) > 0) sets.push(faultHooks(o.fault ?? []));
       } catch (e) {
