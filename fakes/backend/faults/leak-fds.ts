@@ -1,7 +1,8 @@
 /**
  * Fault `leak-fds`: keeps a second descriptor of every fd the front-end sends (reopened through
  * /proc/self/fd), so fds the back-end closes — stray ones, refused ones, replaced kick/call fds,
- * a disconnected session's — stay open (VU-MSG-010/011, VU-FD-007, VU-SESS-003).
+ * a disconnected session's, stray or surplus ones on the inflight messages — stay open
+ * (VU-MSG-010/011, VU-FD-007, VU-SESS-003, VU-RECON-006).
  * @module
  */
 import { constants, openSync } from 'node:fs';
@@ -11,11 +12,11 @@ import type { FaultDefinition } from './fault.js';
 export const leakFds: FaultDefinition = {
   name: 'leak-fds',
   summary: 'keeps a copy of every fd it receives open forever (fds it should close leak)',
-  violates: ['VU-MSG-010', 'VU-MSG-011', 'VU-FD-007'],
+  violates: ['VU-MSG-010', 'VU-MSG-011', 'VU-FD-007', 'VU-RECON-006'],
   caughtBy: [
     'framing/fds/', 'backend/memory/table-fd-count-mismatch-rejected', 'backend/memory/rem-mem-reg-ignores-mmap-offset',
     'backend/vring-fd/nofd-flag-with-fd-closes-fd', 'backend/vring-fd/replaced-fds-closed', 'backend/robustness/no-fd-growth-over-sessions',
-    'backend/robustness/fd-flood',
+    'backend/robustness/fd-flood', 'backend/reconnect/inflight-fds-closed/',
   ],
   create: () => {
     const kept: number[] = [];
