@@ -14,10 +14,12 @@ import { ringStateCases } from './ring-states.js';
 import { vringFdFlagCases } from './vring-fd-flag.js';
 import { multiqueueCases } from './multiqueue.js';
 import { dataPathCases } from './data-path.js';
+import { descriptorBoundsCases } from './descriptor-bounds.js';
 import { descriptorLifetimeCases } from './descriptor-lifetimes.js';
 import { notificationCases } from './notifications.js';
 import { reconnectCases } from './reconnect.js';
 import { inflightCases } from './inflight.js';
+import { inflightRobustnessCases } from './inflight-robustness.js';
 import { robustnessCases } from './robustness.js';
 import { dirtyLogCases } from './dirty-log.js';
 
@@ -33,10 +35,12 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   ...vringFdFlagCases,
   ...multiqueueCases,
   ...dataPathCases,
+  ...descriptorBoundsCases,
   ...descriptorLifetimeCases,
   ...notificationCases,
   ...reconnectCases,
   ...inflightCases,
+  ...inflightRobustnessCases,
   ...robustnessCases,
   ...dirtyLogCases,
 ]);
