@@ -18,7 +18,7 @@
  * @module
  */
 import { eventfdWrite } from '../../native/index.js';
-import { SPLIT_USED, VRING_F_LOG, splitUsedSize } from '../wire/index.js';
+import { SPLIT_USED, VRING_F_LOG, PACKED_WRAP_BIT, packedDescRingSize, splitUsedSize } from '../wire/index.js';
 import {
   Chain, ChainError, ChainWalker, PackedQueueDevice, SplitQueueDevice, decodePackedVringBase, mapRingAreas,
   type VringConfig,
@@ -96,7 +96,7 @@ export class ActiveQueue implements DeviceQueue {
     const addr = ring.addr!;
     const logUsed = (addr.flags & VRING_F_LOG) !== 0 && addr.logGuestAddr <= LIMIT;
     this.usedLogAddr = logUsed ? Number(addr.logGuestAddr) : -1;
-    this.usedLogLen = cfg.format === 'split' ? splitUsedSize(cfg.size) : 16 * cfg.size;
+    this.usedLogLen = cfg.format === 'split' ? splitUsedSize(cfg.size) : packedDescRingSize(cfg.size);
     this.usedEvent = { ring: ring.index, chain: new Chain(), id: 0, len: 0, repeat: 0, skip: false };
   }
 
@@ -119,8 +119,8 @@ export class ActiveQueue implements DeviceQueue {
       eventIdx: state.hasFeature(29), indirect: state.hasFeature(28), inOrder: state.hasFeature(35),
     };
     if (state.packed) {
-      const b = decodePackedVringBase(ring.base ?? 0x8000);
-      const upperZero = ((ring.base ?? 0x8000) >>> 16) === 0;
+      const b = decodePackedVringBase(ring.base ?? PACKED_WRAP_BIT);
+      const upperZero = ((ring.base ?? PACKED_WRAP_BIT) >>> 16) === 0;
       const at: RingStartEvent = {
         ring: ring.index, format: 'packed', lastAvailIdx: b.lastAvailIdx, availWrapCounter: b.availWrapCounter,
         usedIdx: upperZero ? b.lastAvailIdx : b.usedIdx, usedWrapCounter: upperZero ? b.availWrapCounter : b.usedWrapCounter,

@@ -5,6 +5,7 @@
  * live queue from the new translation at the same position (VU-MEM-006, VU-RING-015).
  * @module
  */
+import { PACKED_WRAP_BIT } from '../wire/index.js';
 import { ActiveQueue } from './active-queue.js';
 import type { DataPathHooks } from './hooks.js';
 import type { RingState, SessionState } from './session-state.js';
@@ -50,7 +51,7 @@ export class RingControl {
   /** Stops `r` and returns its base for GET_VRING_BASE (the last one set when it never ran). */
   stop(r: RingState): number {
     const q = r.queue;
-    const base = q !== undefined ? q.base : r.base ?? (this.state.packed ? 0x8000 : 0);
+    const base = q !== undefined ? q.base : r.base ?? (this.state.packed ? PACKED_WRAP_BIT : 0);
     this.state.stopRing(r);
     r.base = base;
     r.broken = undefined;

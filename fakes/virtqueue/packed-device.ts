@@ -14,42 +14,14 @@
  * @module
  */
 import type { GuestMemory } from '../memory/guest-memory.js';
-import { PACKED_DESC, PACKED_EVENT, PackedDescFlag, PackedEventFlag } from '../wire/ring-layout.js';
+import { PACKED_DESC, PACKED_EVENT, PACKED_WRAP_BIT, PackedDescFlag, PackedEventFlag } from '../wire/ring-layout.js';
 import { Chain, ChainError, ChainWalker } from './chain-walker.js';
 import { QueueStateError, mapRingAreas, storeLoadFence, type VringConfig } from './queue-config.js';
 
-/** Packed ring position state: what SET/GET_VRING_BASE carry (CHECKLIST §3.3). */
-export interface PackedVringState {
-  /** Next ring slot the device will read, 0..size-1. */
-  readonly lastAvailIdx: number;
-  /** Driver (avail) wrap counter the device expects at that slot. */
-  readonly availWrapCounter: boolean;
-  /** Next ring slot the device will write a used descriptor to, 0..size-1. */
-  readonly usedIdx: number;
-  /** Device (used) wrap counter. */
-  readonly usedWrapCounter: boolean;
-}
-
-/**
- * Encodes the packed vring base (CHECKLIST §3.3): bits 0–14 avail index, 15 avail wrap, 16–30 used
- * index, 31 used wrap. Returns an unsigned 32-bit value.
- */
-export function encodePackedVringBase(s: PackedVringState): number {
-  return (
-    ((s.lastAvailIdx & 0x7fff) | (s.availWrapCounter ? 0x8000 : 0) | ((s.usedIdx & 0x7fff) << 16) | (s.usedWrapCounter ? 0x8000_0000 : 0)) >>>
-    0
-  );
-}
-
-/** Decodes a packed vring base; the result spreads into a {@link VringConfig} to restore a queue. */
-export function decodePackedVringBase(v: number): PackedVringState {
-  return {
-    lastAvailIdx: v & 0x7fff,
-    availWrapCounter: (v & 0x8000) !== 0,
-    usedIdx: (v >>> 16) & 0x7fff,
-    usedWrapCounter: (v & 0x8000_0000) !== 0,
-  };
-}
+// The vring base encoding is wire format (CHECKLIST §3.3): it lives in fakes/wire.
+import { encodePackedVringBase, type PackedVringState } from '../wire/packed-vring-base.js';
+// Re-exported: the virtqueue modules and their users reach the vring base from here too.
+export { decodePackedVringBase, encodePackedVringBase, type PackedVringState } from '../wire/packed-vring-base.js';
 
 /** Device side of one packed virtqueue. Build it with {@link PackedQueueDevice.fromConfig}. */
 export class PackedQueueDevice {
@@ -203,7 +175,7 @@ export class PackedQueueDevice {
     const off = offWrap & 0x7fff;
     if (off >= this.size) return true;
     const ring2 = 2 * this.size;
-    const ev = this.vpos(off, (offWrap & 0x8000) !== 0);
+    const ev = this.vpos(off, (offWrap & PACKED_WRAP_BIT) !== 0);
     // vring_need_event over the 2·size virtual index: ev in [old, now).
     return (ev - old + ring2) % ring2 < (now - old + ring2) % ring2;
   }
@@ -230,6 +202,6 @@ export class PackedQueueDevice {
   }
 
   private writeDeviceEventOffset(): void {
-    this.deviceEvent.setUint16(PACKED_EVENT.OFF_WRAP, this.nextAvail | (this.availWrap ? 0x8000 : 0), true);
+    this.deviceEvent.setUint16(PACKED_EVENT.OFF_WRAP, this.nextAvail | (this.availWrap ? PACKED_WRAP_BIT : 0), true);
   }
 }

@@ -15,7 +15,7 @@
  * @module
  */
 import type { GuestMemory } from '../memory/guest-memory.js';
-import { PACKED_DESC, PACKED_EVENT, PackedDescFlag, PackedEventFlag, isValidPackedQueueSize } from '../wire/ring-layout.js';
+import { PACKED_DESC, PACKED_EVENT, PackedDescFlag, PackedEventFlag, PACKED_WRAP_BIT, isValidPackedQueueSize } from '../wire/ring-layout.js';
 import type { LifetimeViolation } from './chain.js';
 import { QueueConfigError, QueueStateError, storeLoadFence, type VringConfig } from './queue-config.js';
 
@@ -292,7 +292,7 @@ export class PackedQueueDriver {
     const ring2 = 2 * this.size;
     const now = this.vpos(this.nextAvail, this.availWrap);
     const old = (now - added + ring2) % ring2;
-    return (this.vpos(off, (offWrap & 0x8000) !== 0) - old + ring2) % ring2 < added;
+    return (this.vpos(off, (offWrap & PACKED_WRAP_BIT) !== 0) - old + ring2) % ring2 < added;
   }
 
   /** Whether the next used slot holds a used descriptor (a fresh read of its flags). */
@@ -361,7 +361,7 @@ export class PackedQueueDriver {
     }
     if (this.eventIdx) {
       // ORDERING: off_wrap before flags.
-      this.driverEvent.setUint16(PACKED_EVENT.OFF_WRAP, this.lastUsed | (this.usedWrap ? 0x8000 : 0), true);
+      this.driverEvent.setUint16(PACKED_EVENT.OFF_WRAP, this.lastUsed | (this.usedWrap ? PACKED_WRAP_BIT : 0), true);
       this.driverEvent.setUint16(PACKED_EVENT.FLAGS, PackedEventFlag.DESC, true);
     } else {
       this.driverEvent.setUint16(PACKED_EVENT.FLAGS, PackedEventFlag.ENABLE, true);

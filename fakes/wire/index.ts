@@ -14,4 +14,5 @@ export * from './payloads/index.js';
 export * as payloads from './payloads/index.js';
 export * from './ring-layout.js';
 export * from './inflight-layout.js';
+export * from './packed-vring-base.js';
 export { HOST_LITTLE_ENDIAN } from './byte-order.js';

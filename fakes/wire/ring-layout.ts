@@ -53,6 +53,13 @@ export const PACKED_DESC = { SIZE: 16, ALIGN: 16, ADDR: 0, LEN: 8, ID: 12, FLAGS
 export const PACKED_EVENT = { SIZE: 4, ALIGN: 4, OFF_WRAP: 0, FLAGS: 2 } as const;
 /** Packed event suppression flag values (virtio §2.8.10). */
 export const PackedEventFlag = { ENABLE: 0, DISABLE: 1, DESC: 2 } as const;
+/**
+ * Bit 15 of a packed event's `off_wrap` and of each half of the packed vring base: the wrap
+ * counter beside a 15-bit ring position. A fresh ring is at position 0 with wrap counter 1.
+ */
+export const PACKED_WRAP_BIT = 0x8000;
+/** Bytes of a packed descriptor ring of `n` entries. */
+export const packedDescRingSize = (n: number): number => PACKED_DESC.SIZE * n;
 
 /**
  * The `vring_need_event` rule (virtio §2.7.7.2): notify when `newIdx` has passed `eventIdx`
