@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureTargets, target } from '../../fuzz/ffi/__test-helpers__/targets.js';
 import { writeRepro } from '../../fuzz/replay/repro.js';
@@ -79,7 +80,26 @@ describe('vhostlab fuzz --replay', () => {
     });
     const r = await run('fuzz', '--replay', file);
     expect(r.error).toBeInstanceOf(UsageError);
-    expect((r.error as Error).message).toMatch(/records no peer to start \(params\.peer\)/);
+    expect((r.error as Error).message).toMatch(/records no peer to start \(params\.peer\).*--profile P or --backend/);
+  });
+
+  it('replays a reproducer that records no peer on the one --backend names', async () => {
+    // A hang found against `backend --fault hang-on-oversize`, its recorded peer removed.
+    const file = fileURLToPath(new URL('./__fixtures__/protocol-hang-no-peer.json', import.meta.url));
+    const backend = (fault: string) => ['--backend', `{node} {package}/bin/vhostlab.cjs backend --socket {socket} ${fault}`, '--mode', 'server'];
+    const faulty = await run('fuzz', '--replay', file, ...backend('--fault hang-on-oversize'), '--json');
+    expect(faulty.exitCode).toBe(1);
+    expect(JSON.parse(faulty.stdout)).toMatchObject({ kind: 'protocol', reproduced: true });
+    const fixed = await run('fuzz', '--replay', file, ...backend(''), '--json');
+    expect(fixed.exitCode).toBe(0);
+    expect(JSON.parse(fixed.stdout)).toMatchObject({ reproduced: false });
+  }, 60_000);
+
+  it('--replay --backend without --mode is a usage error', async () => {
+    const file = fileURLToPath(new URL('./__fixtures__/protocol-hang-no-peer.json', import.meta.url));
+    const r = await run('fuzz', '--replay', file, '--backend', 'x {socket}');
+    expect(r.error).toBeInstanceOf(UsageError);
+    expect((r.error as Error).message).toMatch(/--backend needs --mode/);
   });
 
   it('needs a fuzzer name or --replay', async () => {

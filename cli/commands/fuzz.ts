@@ -30,9 +30,16 @@ export function registerFuzz(program: Command, io: FuzzIo): Command {
     .option('--target <lib.so>', 'with --replay (ffi): run this library instead of the recorded one')
     .option('--asan', 'with --replay (ffi): the library is ASan-built (default: detected)')
     .option('--json', 'with --replay: print one JSON document on stdout')
+    .option('--profile <p>', 'with --replay (protocol, reconnect, memory): replay on this peer profile instead of the recorded peer')
+    .option('--backend <cmd>', "with --replay (protocol, reconnect, memory): replay on this back-end command ({socket}) instead of the recorded one")
+    .option('--mode <m>', 'with --replay --backend: server (the back-end listens) or client (it connects)')
+    .option('--type <t>', 'with --replay --backend: device type', 'net')
     .addHelpText('after', `
 Replay exit codes: 1 the failure still happens, 0 it no longer does, 2 unreadable file or
-unsupported kind, 3 the target cannot be loaded.`)
+unsupported kind, 3 the target cannot be loaded.
+A live reproducer (protocol, reconnect, memory) replays on the peer it records; --profile or
+--backend CMD --mode M replays it on another one (a fixed build, or a file found against the
+in-process fake back-ends of the test suite, which records none).`)
     .action(async (o: Partial<ReplayCliOptions>) => {
       if (o.replay === undefined) throw new UsageError('fuzz: name a fuzzer (ffi, …) or give --replay FILE');
       await runReplay(o as ReplayCliOptions, io);

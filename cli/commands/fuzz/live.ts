@@ -205,16 +205,27 @@ export async function runLive(
   }
 }
 
-/** Replays a live reproducer from the peer spec it recorded (`params.peer`). */
+/**
+ * Replays a live reproducer on the peer it recorded (`params.peer`), or on the one `--profile` /
+ * `--backend` name instead.
+ */
 export async function replayLive(
   repro: Repro,
   io: FuzzIo,
-  json: boolean | undefined,
-  file: string,
+  o: { replay: string; json?: boolean; profile?: string; backend?: string; mode?: string; type?: string },
   replay: (repro: Repro, peer: FuzzPeer) => Promise<{ reproduced: boolean; summary?: string }>,
 ): Promise<void> {
-  const spec = (repro.params as { peer?: ProcessPeerSpec }).peer;
-  if (spec === undefined || typeof spec.command !== 'string') throw new UsageError(`fuzz --replay: ${file} records no peer to start (params.peer)`);
+  const { json, replay: file } = o;
+  const override = o.profile !== undefined || o.backend !== undefined;
+  const spec = override
+    ? peerSpecOf('--replay', { profile: o.profile, backend: o.backend, mode: o.mode, type: o.type ?? 'net' } as LiveCliOptions)
+    : (repro.params as { peer?: ProcessPeerSpec }).peer;
+  if (spec === undefined || typeof spec.command !== 'string') {
+    const fake = /^fake-backend\[/.test(repro.target)
+      ? ` (it was found against the test suite's in-process fake back-end ${repro.target}, which npm test replays)`
+      : '';
+    throw new UsageError(`fuzz --replay: ${file} records no peer to start (params.peer)${fake}; name one with --profile P or --backend 'CMD {socket}' --mode server|client`);
+  }
   const peer = new ProcessPeer(spec);
   try {
     await peer.start();

@@ -19,6 +19,12 @@ export interface ReplayCliOptions {
   target?: string;
   asan?: boolean;
   json?: boolean;
+  /** Live kinds: replay on this profile instead of the recorded peer. */
+  profile?: string;
+  /** Live kinds: replay on this back-end command instead of the recorded peer. */
+  backend?: string;
+  mode?: string;
+  type?: string;
 }
 
 type Replayer = (repro: Repro, o: ReplayCliOptions, io: FuzzIo) => Promise<void>;
@@ -26,9 +32,9 @@ type Replayer = (repro: Repro, o: ReplayCliOptions, io: FuzzIo) => Promise<void>
 /** Replayers by kind; the protocol, reconnect and memory fuzzers add theirs here. */
 const REPLAYERS: Partial<Record<ReproKindValue, Replayer>> = {
   ffi: replayFfiCommand,
-  protocol: (repro, o, io) => replayLive(repro, io, o.json, o.replay, replayProtocolOn),
-  reconnect: (repro, o, io) => replayLive(repro, io, o.json, o.replay, replayReconnectOn),
-  memory: (repro, o, io) => replayLive(repro, io, o.json, o.replay, replayMemoryOn),
+  protocol: (repro, o, io) => replayLive(repro, io, o, replayProtocolOn),
+  reconnect: (repro, o, io) => replayLive(repro, io, o, replayReconnectOn),
+  memory: (repro, o, io) => replayLive(repro, io, o, replayMemoryOn),
 };
 
 /** Runs the replay. */
