@@ -27,6 +27,12 @@ export interface ProcessPeerSpec {
   readonly env?: Readonly<Record<string, string>>;
   /** How long the peer may take to become reachable (default 15 000 ms). */
   readonly startupTimeoutMs?: number;
+  /**
+   * The peer serves one connection and ends (virtiofsd, vhost-user-gpu: the profile's
+   * `restartPerCase`): it is started afresh for every connection, and an exit with a status (not
+   * a signal) is how it closes a session, not a crash.
+   */
+  readonly restartPerSession?: boolean;
 }
 
 /** A locally started back-end. */
@@ -42,6 +48,7 @@ export class ProcessPeer implements FuzzPeer {
   private listener: Listener | undefined;
   private killedByUs = false;
   private crashTaken = false;
+  private sessionsSinceStart = 0;
 
   constructor(readonly spec: ProcessPeerSpec, private readonly options: { logDir?: string } = {}) {
     this.name = spec.name;
@@ -74,6 +81,7 @@ export class ProcessPeer implements FuzzPeer {
     }
     this.killedByUs = false;
     this.crashTaken = false;
+    this.sessionsSinceStart = 0;
     const p = this.process;
     if (this.mode === 'client') {
       if (await p.waitForExit(50)) throw new PeerUnavailableError(`${this.name} ${p.describeExit()} at start\n${p.readLog(2000)}`);
@@ -91,6 +99,8 @@ export class ProcessPeer implements FuzzPeer {
   }
 
   async connect(timeoutMs: number): Promise<Connection> {
+    if (this.spec.restartPerSession && this.process && (this.sessionsSinceStart > 0 || !this.process.running)) await this.freshForNextSession();
+    this.sessionsSinceStart++;
     if (this.mode === 'server') return Connection.connect(this.socket, timeoutMs);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -103,6 +113,19 @@ export class ProcessPeer implements FuzzPeer {
         if (Date.now() >= deadline) throw new TimeoutError(`the peer did not connect to ${this.socket} within ${timeoutMs} ms`, { timeoutMs });
       }
     }
+  }
+
+  /**
+   * A one-session peer is started again before the next connection. One that died by a signal is
+   * left dead, so the oracles see the crash; one still running gets a moment to finish its exit.
+   */
+  private async freshForNextSession(): Promise<void> {
+    const p = this.process!;
+    if (p.running) await p.waitForExit(200);
+    if (!p.running && p.exit?.signal != null && p.exit.signal !== 'SIGPIPE' && !this.killedByUs && !this.crashTaken) {
+      throw new PeerDisconnectedError(`the peer ${p.describeExit()} after its session`);
+    }
+    await this.restart();
   }
 
   async restart(): Promise<void> {
@@ -134,6 +157,12 @@ export class ProcessPeer implements FuzzPeer {
     const p = this.process;
     if (!p || p.running || this.killedByUs || this.crashTaken) return undefined;
     this.crashTaken = true;
+    // A one-session peer ends with a status once its connection closes, also on purpose after a
+    // protocol error (libvhost-user's panic path, CHECKLIST D15): only a signal is a crash — but
+    // not SIGPIPE, a write to the connection the fuzzer already closed (vhost-user-gpu after a cut
+    // message), which ends a one-session peer no differently than its own exit would.
+    if (this.spec.restartPerSession && (p.exit?.signal ?? null) === null) return undefined;
+    if (this.spec.restartPerSession && p.exit?.signal === 'SIGPIPE') return undefined;
     return `the back-end ${p.describeExit()}`;
   }
 

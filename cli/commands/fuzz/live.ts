@@ -91,7 +91,7 @@ export function peerSpecOf(cmd: string, o: LiveCliOptions): ProcessPeerSpec {
   try {
     if (o.profile !== undefined) {
       const p = loadProfile(o.profile);
-      return { name: p.name, command: p.command, mode: p.mode, deviceType: p.deviceType, loopingNet: p.loopingNet, env: p.env, startupTimeoutMs: p.startupTimeoutMs };
+      return { name: p.name, command: p.command, mode: p.mode, deviceType: p.deviceType, loopingNet: p.loopingNet, env: p.env, startupTimeoutMs: p.startupTimeoutMs, ...(p.restartPerCase ? { restartPerSession: true } : {}) };
     }
     if (o.mode === undefined) throw new UsageError(`fuzz ${cmd}: --backend needs --mode server|client`);
     const p = adHocProfile(o.backend!, o.mode, o.type);
