@@ -2,7 +2,8 @@
  * Runs one memory scenario. Rings live in region A, which never changes; packet buffers live in
  * region B, which the scenario replaces while the rings keep running: the TX side is drained
  * first (no buffer of B in the device's hands but posted RX buffers), B's bytes are copied into a
- * new memfd at a new offset, the new table goes out with NEED_REPLY, and the old memfd is filled
+ * new memfd at a new offset, the new table goes out with NEED_REPLY (a whole SET_MEM_TABLE or
+ * REM_MEM_REG + ADD_MEM_REG, as the scenario says), and the old memfd is filled
  * with canaries and kept mapped. Oracles: every frame comes back intact (so it was read from and
  * written to the current B), no canary in an old memfd changes (no access through a stale
  * mapping, VU-MEM-007), no descriptor is completed twice, the back-end does not crash or hang.
@@ -45,8 +46,8 @@ export async function runMemoryScenario(peer: FuzzPeer, s: MemoryScenario, o: { 
       throw (await crashFinding(peer, what)) ?? new Finding(FindingKind.LIVENESS, `${what} failed: ${(err as Error).message}`, log);
     }
   };
-  const sendTable = async (sess: FrontendSession, removed?: GuestRegion, added?: GuestRegion): Promise<void> => {
-    if (hasFeature(sess.protocolFeatures, ProtocolFeature.CONFIGURE_MEM_SLOTS)) {
+  const sendTable = async (sess: FrontendSession, removed?: GuestRegion, added?: GuestRegion, whole = false): Promise<void> => {
+    if (!whole && hasFeature(sess.protocolFeatures, ProtocolFeature.CONFIGURE_MEM_SLOTS)) {
       if (removed) await sess.command(FrontendRequest.REM_MEM_REG, memRegion.encode({ region: wire(removed) }));
       if (added) await sess.command(FrontendRequest.ADD_MEM_REG, memRegion.encode({ region: wire(added) }), [added.fd!]);
       return;
@@ -73,7 +74,7 @@ export async function runMemoryScenario(peer: FuzzPeer, s: MemoryScenario, o: { 
         const fresh = MemfdGuestMemory.create([{ guestPhysAddr: GPA_B, size: B_SIZE, mmapOffset: op.offsetPages * PAGE || PAGE, userAddr: old.regions[0].userAddr }], { name: 'vhostlab-mem-b' });
         fresh.regions[0].bytes.set(old.regions[0].bytes);
         memB = fresh;
-        await wrap('replacing the memory table', () => sendTable(sess, old.regions[0], fresh.regions[0]));
+        await wrap('replacing the memory table', () => sendTable(sess, old.regions[0], fresh.regions[0], op.via === 'set-mem-table'));
         old.regions[0].bytes.fill(CANARY);
         olds.push(old);
       } else {

@@ -75,6 +75,8 @@ describe('live fuzzers against the reference back-end', () => {
       ['hang-on-oversize', 'protocol', 'server', ['hang']],
       ['lose-ring-state-on-reconnect', 'reconnect', 'server', ['state-loss', 'liveness']],
       ['no-reconnect', 'reconnect', 'client', ['hang', 'state-loss', 'crash']],
+      // Reached only by a whole SET_MEM_TABLE: the fault leaves REM/ADD_MEM_REG alone.
+      ['stale-memory-table', 'memory', 'server', ['corruption']],
     ];
     for (const [name, fuzzer, mode, kinds] of cases) {
       if (!names.includes(name)) continue;
