@@ -186,6 +186,7 @@ interface Bindings {
   munmap: Fn<[addr: bigint, size: number]>;
   eventfd: Fn<[initial: number]>;
   eventfdWrite: Fn<[fd: number, value: bigint]>;
+  eventfdSignal: Fn<[fd: number, value: bigint]>;
   eventfdRead: Fn<[fd: number, out: BigUint64Array]>;
   pipe: Fn<[out: Int32Array]>;
   setNonBlocking: Fn<[fd: number, on: number]>;
@@ -233,6 +234,7 @@ function loadBindings(): Bindings {
     munmap: f('int vhl_munmap(uint64_t addr, uint64_t size)'),
     eventfd: f('int vhl_eventfd(uint32_t initial)'),
     eventfdWrite: f('int vhl_eventfd_write(int fd, uint64_t value)'),
+    eventfdSignal: f('int vhl_eventfd_signal(int fd, uint64_t value)'),
     eventfdRead: f('int vhl_eventfd_read(int fd, uint64_t *out_value)'),
     pipe: f('int vhl_pipe(int *out_fds)'),
     setNonBlocking: f('int vhl_set_nonblocking(int fd, int on)'),
@@ -551,6 +553,16 @@ export function eventfdCreate(initial = 0): number {
 export function eventfdWrite(fd: number, value = 1n): void {
   if (value <= 0n || value >= 0xffffffffffffffffn) throw new RangeError(`eventfd value out of range: ${value}`);
   check(lib().eventfdWrite(fd, value), 'write', `eventfd ${fd}`);
+}
+
+/**
+ * Like {@link eventfdWrite}, for an fd a peer handed over (call, err): never blocks, also when
+ * the fd is a full blocking pipe rather than an eventfd; throws NativeError EAGAIN when the fd
+ * takes no write now, EPIPE when its reader is gone.
+ */
+export function eventfdSignal(fd: number, value = 1n): void {
+  if (value <= 0n || value >= 0xffffffffffffffffn) throw new RangeError(`eventfd value out of range: ${value}`);
+  check(lib().eventfdSignal(fd, value), 'write', `fd ${fd}`);
 }
 
 const eventfdOut = new BigUint64Array(1);

@@ -399,6 +399,27 @@ int vhl_eventfd_write(int fd, uint64_t value)
     }
 }
 
+int vhl_eventfd_signal(int fd, uint64_t value)
+{
+    /*
+     * For call and err fds a front-end hands over: it may pass a pipe or a socket, blocking and
+     * full, and a plain write would then stop the whole back-end. A zero-time poll first keeps
+     * the call non-blocking (-EAGAIN when the fd takes no write now).
+     */
+    struct pollfd p = { .fd = fd, .events = POLLOUT, .revents = 0 };
+    int rc;
+    do {
+        rc = poll(&p, 1, 0);
+    } while (rc < 0 && errno == EINTR);
+    if (rc < 0)
+        return -errno;
+    if (p.revents & POLLNVAL)
+        return -EBADF;
+    if (rc == 0 || !(p.revents & POLLOUT))
+        return (p.revents & (POLLERR | POLLHUP)) ? -EPIPE : -EAGAIN;
+    return vhl_eventfd_write(fd, value);
+}
+
 int vhl_eventfd_read(int fd, uint64_t *out_value)
 {
     *out_value = 0;

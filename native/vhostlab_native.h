@@ -49,6 +49,7 @@ int vhl_munmap(uint64_t addr, uint64_t size);
 /* eventfd, pipes and generic fd control. */
 int vhl_eventfd(uint32_t initial);
 int vhl_eventfd_write(int fd, uint64_t value);
+int vhl_eventfd_signal(int fd, uint64_t value);
 int vhl_eventfd_read(int fd, uint64_t *out_value);
 int vhl_pipe(int *out_fds /* [2]: read end, write end */);
 int vhl_set_nonblocking(int fd, int on);

@@ -17,7 +17,7 @@
  *   like DPDK's), the used position equals the avail position (a stopped ring has none pending).
  * @module
  */
-import { eventfdWrite } from '../../native/index.js';
+import { eventfdSignal } from '../../native/index.js';
 import { SPLIT_USED, VRING_F_LOG, PACKED_WRAP_BIT, packedDescRingSize, splitUsedSize } from '../wire/index.js';
 import {
   Chain, ChainError, ChainWalker, PackedQueueDevice, SplitQueueDevice, decodePackedVringBase, mapRingAreas,
@@ -287,7 +287,7 @@ export class ActiveQueue implements DeviceQueue {
     const call = this.ring.callFd;
     if (needs && call !== undefined) {
       try {
-        eventfdWrite(call);
+        eventfdSignal(call);
       } catch {
         // A full or closed call fd: the driver polls or is gone; nothing to recover here.
       }

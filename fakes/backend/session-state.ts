@@ -11,7 +11,7 @@
  * until no poll is pending (native rule: never close an fd under a pending async call).
  * @module
  */
-import { NativeError, closeFd, eventfdWrite } from '../../native/index.js';
+import { NativeError, closeFd, eventfdSignal } from '../../native/index.js';
 import {
   DeviceStatus, ProtocolFeature, VHOST_F_LOG_ALL, VHOST_USER_F_PROTOCOL_FEATURES, VirtioFeature, hasFeature,
   type payloads,
@@ -177,7 +177,7 @@ export class SessionState {
     this.status |= DeviceStatus.DEVICE_NEEDS_RESET;
     if (r.errFd !== undefined) {
       try {
-        eventfdWrite(r.errFd, 1n);
+        eventfdSignal(r.errFd, 1n);
       } catch (e) {
         // A front-end may hand over any fd as the err fd; one that does not take the write is its
         // problem, never a crash of ours.

@@ -4,7 +4,7 @@
  * VU-RING, VU-MQ-002). Indices are checked against the device's queue count (VU-RING-013).
  * @module
  */
-import { eventfdWrite } from '../../../native/index.js';
+import { eventfdSignal } from '../../../native/index.js';
 import { isValidPackedQueueSize, isValidSplitQueueSize, payloads } from '../../wire/index.js';
 import { fail, ok, reply, type HandlerResult } from '../result.js';
 import { closeQuietly, type RingState } from '../session-state.js';
@@ -105,7 +105,7 @@ function setVringFd(request: string, field: FdField): Handler<payloads.VringFd> 
       // A completion may have been signalled on the old fd just before the switch: one spurious
       // call on the new one keeps the driver from stalling (VU-RING-018).
       try {
-        eventfdWrite(fd);
+        eventfdSignal(fd);
       } catch {
         // A full counter already means "signalled".
       }
