@@ -4,7 +4,8 @@
  * back-end "dies": connection and listening socket gone, `takeCrash` reports a signal), a hang
  * (every message from then on is swallowed, also on fresh connections, until a restart) or lost
  * ring state after a reconnect (the first used element of each ring in a later session is never
- * written: a descriptor lost).
+ * written: a descriptor lost), and data-path faults: a crash on a descriptor outside memory, a hang
+ * on a descriptor loop.
  * @module
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +23,11 @@ export type PlantedFault =
   /** SET_VRING_CALL with NOFD on ring 1 makes the back-end stop answering anything. */
   | 'hang-call-nofd-ring1'
   /** From the second session on, the first used element of each ring is dropped. */
-  | 'lose-ring-state';
+  | 'lose-ring-state'
+  /** A descriptor or indirect table outside guest memory kills the back-end (CVE-2018-1059's class). */
+  | 'crash-on-bad-address'
+  /** A descriptor loop makes the back-end stop answering anything, as an unbounded walk would (B1). */
+  | 'hang-on-chain-loop';
 
 /** The fake peer. */
 export class FakePeer implements FuzzPeer {
@@ -90,8 +95,13 @@ export class FakePeer implements FuzzPeer {
         }
         return undefined;
       },
-      dataPath: has('lose-ring-state') ? {
+      dataPath: {
+        onBadChain: (_ring, rule) => {
+          if (has('crash-on-bad-address') && (rule === 'VU-DP-014' || rule === 'VU-DP-017')) this.die(`killed by SIGSEGV (planted: ${rule} address outside guest memory)`);
+          if (has('hang-on-chain-loop') && rule === 'VU-DP-005') this.hung = true;
+        },
         beforeUsed: (e, state) => {
+          if (!has('lose-ring-state')) return;
           if (sessionNo(state) < 2) return;
           let set = skipped.get(state);
           if (!set) skipped.set(state, (set = new Set()));
@@ -100,7 +110,7 @@ export class FakePeer implements FuzzPeer {
             e.skip = true;
           }
         },
-      } : undefined,
+      },
     };
   }
 

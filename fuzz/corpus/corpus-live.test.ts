@@ -7,12 +7,13 @@ import { readRepro, type Repro } from '../replay/index.js';
 import { replayProtocol } from '../protocol/replay.js';
 import { replayReconnect } from '../reconnect/fuzz-reconnect.js';
 import { replayMemory } from '../memory/fuzz-memory.js';
+import { replayDatapath } from '../datapath/fuzz-datapath.js';
 
 // Regression files of the live fuzzers found against the in-process fake back-ends (their
 // `target` names the planted faults); each must still fail there, and must not fail against the
 // same back-end without faults. Findings against real back-ends replay in test/interop.
 const here = fileURLToPath(new URL('.', import.meta.url));
-const files = ['protocol', 'reconnect', 'memory'].flatMap((kind) => {
+const files = ['protocol', 'reconnect', 'memory', 'datapath'].flatMap((kind) => {
   try {
     return readdirSync(join(here, kind)).filter((f) => f.endsWith('.json')).map((f) => join(here, kind, f));
   } catch {
@@ -23,7 +24,7 @@ const faultsOf = (r: Repro): PlantedFault[] | undefined => {
   const m = /^fake-backend\[(.*)\]$/.exec(r.target);
   return m ? (m[1] === 'none' ? [] : (m[1].split(',') as PlantedFault[])) : undefined;
 };
-const replay = (r: Repro, p: FakePeer) => (r.kind === 'protocol' ? replayProtocol(r, p) : r.kind === 'reconnect' ? replayReconnect(r, p) : replayMemory(r, p));
+const replay = (r: Repro, p: FakePeer) => (r.kind === 'protocol' ? replayProtocol(r, p) : r.kind === 'reconnect' ? replayReconnect(r, p) : r.kind === 'datapath' ? replayDatapath(r, p) : replayMemory(r, p));
 
 describe('live fuzz corpus', () => {
   it('holds regression files for the fake back-ends', () => {

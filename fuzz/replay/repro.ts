@@ -1,6 +1,6 @@
 /**
  * The reproducer file (`vhostlab.repro/v1`): one JSON document per shrunk failure, written by every
- * fuzzer (`ffi` now; `protocol`, `reconnect`, `memory` later) and read back by
+ * fuzzer (`ffi`, `protocol`, `reconnect`, `memory`, `datapath`) and read back by
  * `vhostlab fuzz --replay FILE` and by the regression tests over `fuzz/corpus/`.
  *
  * A reproducer carries the failing input twice: as exact bytes (base64) for replay, and as a
@@ -23,6 +23,7 @@ export const ReproKind = {
   PROTOCOL: 'protocol',
   RECONNECT: 'reconnect',
   MEMORY: 'memory',
+  DATAPATH: 'datapath',
 } as const;
 
 /** One of {@link ReproKind}. */

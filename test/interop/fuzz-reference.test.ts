@@ -59,6 +59,16 @@ describe('live fuzzers against the reference back-end', () => {
     }
   });
 
+  it('fuzz datapath finds nothing in a short run', () => {
+    const out = mkdtempSync(join(tmpdir(), 'vhl-fz-'));
+    try {
+      const r = vhostlab(['fuzz', 'datapath', '--profile', 'reference', '--seed', '1', '--runs', '40', '--out', out, '--json']);
+      expect(r.status, r.stderr + r.stdout).toBe(0);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
   it('an unreachable back-end is exit code 3, bad usage exit code 2', () => {
     expect(vhostlab(['fuzz', 'protocol', '--backend', '/nonexistent/backend {socket}', '--mode', 'server', '--runs', '1']).status).toBe(3);
     expect(vhostlab(['fuzz', 'protocol', '--runs', '1']).status).toBe(2);
@@ -77,6 +87,9 @@ describe('live fuzzers against the reference back-end', () => {
       ['no-reconnect', 'reconnect', 'client', ['hang', 'state-loss', 'crash']],
       // Reached only by a whole SET_MEM_TABLE: the fault leaves REM/ADD_MEM_REG alone.
       ['stale-memory-table', 'memory', 'server', ['corruption']],
+      // Descriptors outside memory, and writes into device-readable buffers, on the data path.
+      ['crash-on-unknown-region', 'datapath', 'server', ['crash']],
+      ['write-readable', 'datapath', 'server', ['corruption']],
     ];
     for (const [name, fuzzer, mode, kinds] of cases) {
       if (!names.includes(name)) continue;

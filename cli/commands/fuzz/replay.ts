@@ -12,6 +12,7 @@ import { replayLive } from './live.js';
 import { replayProtocolOn } from './protocol.js';
 import { replayReconnectOn } from './reconnect.js';
 import { replayMemoryOn } from './memory.js';
+import { replayDatapathOn } from './datapath.js';
 
 /** Options of the replay action (from the `fuzz` group). */
 export interface ReplayCliOptions {
@@ -29,12 +30,13 @@ export interface ReplayCliOptions {
 
 type Replayer = (repro: Repro, o: ReplayCliOptions, io: FuzzIo) => Promise<void>;
 
-/** Replayers by kind; the protocol, reconnect and memory fuzzers add theirs here. */
+/** Replayers by kind; one per live fuzzer. */
 const REPLAYERS: Partial<Record<ReproKindValue, Replayer>> = {
   ffi: replayFfiCommand,
   protocol: (repro, o, io) => replayLive(repro, io, o, replayProtocolOn),
   reconnect: (repro, o, io) => replayLive(repro, io, o, replayReconnectOn),
   memory: (repro, o, io) => replayLive(repro, io, o, replayMemoryOn),
+  datapath: (repro, o, io) => replayLive(repro, io, o, replayDatapathOn),
 };
 
 /** Runs the replay. */

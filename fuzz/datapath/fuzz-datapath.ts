@@ -1,0 +1,93 @@
+/**
+ * `vhostlab fuzz datapath`: hand-written descriptor tables, indirect tables, avail entries and
+ * avail index jumps on a live net back-end's rings (scenario.ts, run-datapath.ts), as a seeded,
+ * bounded, shrinking campaign; findings are written as `datapath` reproducers holding the shrunk
+ * scenario, which is symbolic and so replays on any peer.
+ * @module
+ */
+import { runCampaign, type CampaignProgress } from '../campaign/run-campaign.js';
+import { isFinding, type Finding, type FindingKind } from '../campaign/finding.js';
+import { restartPeer, type FuzzPeer } from '../peer/fuzz-peer.js';
+import { writeRepro, ReproKind, type Repro } from '../replay/index.js';
+import { runDatapathScenario } from './run-datapath.js';
+import { datapathScenario, describeScenario, type DatapathScenario } from './scenario.js';
+
+/** Options of {@link fuzzDatapath}. */
+export interface DatapathFuzzOptions {
+  readonly peer: FuzzPeer;
+  readonly seed?: number;
+  readonly runs?: number;
+  readonly timeMs?: number;
+  readonly replyTimeoutMs?: number;
+  /** Most descriptors in the ring table per run (default 16, the ring size). */
+  readonly maxDescs?: number;
+  /** How long the device gets to act on the chains (default 60 ms). */
+  readonly quietMs?: number;
+  readonly outDir?: string;
+  readonly shrinkTimeMs?: number;
+  readonly noShrink?: boolean;
+  readonly peerSpec?: unknown;
+  readonly onProgress?: (p: CampaignProgress) => void;
+}
+
+/** The outcome of {@link fuzzDatapath}. */
+export interface DatapathFuzzResult {
+  readonly seed: number;
+  readonly execs: number;
+  readonly searchExecs: number;
+  readonly execsPerSec: number;
+  readonly elapsedMs: number;
+  readonly finding?: { readonly kind: FindingKind; readonly summary: string; readonly scenario: DatapathScenario; readonly lines: readonly string[]; readonly replays: boolean; readonly reproPath?: string };
+}
+
+async function runOnce(peer: FuzzPeer, s: DatapathScenario, replyTimeoutMs: number, quietMs: number | undefined): Promise<Finding | undefined> {
+  if (peer.alive() === false) await restartPeer(peer);
+  try {
+    await runDatapathScenario(peer, s, { replyTimeoutMs, ...(quietMs !== undefined ? { quietMs } : {}) });
+    return undefined;
+  } catch (err) {
+    if (!isFinding(err)) throw err;
+    await restartPeer(peer);
+    return err;
+  }
+}
+
+/** Runs the data-path fuzzer. */
+export async function fuzzDatapath(o: DatapathFuzzOptions): Promise<DatapathFuzzResult> {
+  const seed = o.seed ?? Math.floor(Math.random() * 0x7fff_ffff);
+  const replyTimeoutMs = o.replyTimeoutMs ?? 3000;
+  const r = await runCampaign({
+    arbitrary: datapathScenario({ ...(o.maxDescs !== undefined ? { maxDescs: o.maxDescs } : {}) }),
+    execute: async (s) => {
+      const f = await runOnce(o.peer, s, replyTimeoutMs, o.quietMs);
+      if (f) throw f;
+    },
+    seed, ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.timeMs !== undefined ? { timeMs: o.timeMs } : {}),
+    ...(o.shrinkTimeMs !== undefined ? { shrinkTimeMs: o.shrinkTimeMs } : {}), ...(o.noShrink ? { noShrink: true } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
+  const base = { seed, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs };
+  if (!r.finding) return base;
+  const f = r.finding;
+  const again = await runOnce(o.peer, f.input, replyTimeoutMs, o.quietMs);
+  const replays = again?.kind === f.finding.kind;
+  const lines = describeScenario(f.input);
+  let reproPath: string | undefined;
+  if (o.outDir !== undefined) {
+    reproPath = writeRepro(o.outDir, {
+      kind: ReproKind.DATAPATH, seed, path: f.path, target: o.peer.name,
+      params: { scenario: f.input, replyTimeoutMs, ...(o.quietMs !== undefined ? { quietMs: o.quietMs } : {}), replays, ...(o.peerSpec !== undefined ? { peer: o.peerSpec } : {}) },
+      input: new TextEncoder().encode(JSON.stringify(f.input)),
+      messages: lines.map((l, i) => ({ request: `step ${i + 1}`, code: 0, flags: 0, size: 0, detail: l })),
+      failure: { kind: f.finding.kind, summary: f.finding.summary, ...(f.finding.detail.length ? { stderr: f.finding.detail.join('\n').slice(-2000) } : {}) },
+    });
+  }
+  return { ...base, finding: { kind: f.finding.kind, summary: f.finding.summary, scenario: f.input, lines, replays, ...(reproPath ? { reproPath } : {}) } };
+}
+
+/** Replays a `datapath` reproducer on `peer` (started). */
+export async function replayDatapath(repro: Repro, peer: FuzzPeer): Promise<{ reproduced: boolean; finding?: Finding }> {
+  const p = repro.params as { scenario?: DatapathScenario; replyTimeoutMs?: number; quietMs?: number };
+  if (p.scenario === undefined || !Array.isArray(p.scenario.descs) || !Array.isArray(p.scenario.heads)) throw new RangeError('the reproducer has no params.scenario');
+  const f = await runOnce(peer, p.scenario, p.replyTimeoutMs ?? 3000, p.quietMs);
+  return { reproduced: f !== undefined, ...(f ? { finding: f } : {}) };
+}

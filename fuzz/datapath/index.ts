@@ -1,0 +1,4 @@
+/** `vhostlab fuzz datapath`: scenarios, the scenario runner and the campaign. */
+export * from './scenario.js';
+export * from './run-datapath.js';
+export * from './fuzz-datapath.js';

@@ -1,0 +1,22 @@
+/**
+ * Live-fuzzer findings against DPDK 22.11's vhost back-end (testpmd net_vhost0), kept under
+ * fuzz/corpus/ and replayed here: each must still reproduce on the DPDK this machine has (a
+ * DPDK that fixed the bug makes the test fail, which is the signal to move the file out).
+ */
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dpdkMissing } from './support/dpdk.js';
+
+const cli = fileURLToPath(new URL('../../bin/vhostlab.cjs', import.meta.url));
+const corpus = (p: string): string => fileURLToPath(new URL(`../../fuzz/corpus/${p}`, import.meta.url));
+
+describe.skipIf(dpdkMissing !== undefined)('fuzz findings against DPDK testpmd', () => {
+  it('datapath: DPDK writes a received frame into a device-readable RX descriptor (VU-DP-006)', () => {
+    const r = spawnSync(process.execPath, [cli, 'fuzz', '--replay', corpus('datapath/dpdk-rx-write-into-readable.json'), '--profile', 'dpdk-testpmd', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr + r.stdout).toBe(1);
+    const doc = JSON.parse(r.stdout) as { reproduced: boolean; failure: string };
+    expect(doc.reproduced).toBe(true);
+    expect(doc.failure).toMatch(/^corruption: .*canaries intact/);
+  }, 130_000);
+});
