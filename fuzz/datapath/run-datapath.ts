@@ -21,7 +21,7 @@
  * @module
  */
 import { FrontendSession } from '../../fakes/frontend/index.js';
-import { NET_HDR, PeerDisconnectedError, TimeoutError, VirtioFeature, featureMask } from '../../fakes/wire/index.js';
+import { DescFlag, NET_HDR, PeerDisconnectedError, TimeoutError, VirtioFeature, featureMask } from '../../fakes/wire/index.js';
 import {
   MemoryWatch, postRaw, usedCheck, writeDesc, writeDescAt, type GpaRange, type RawDesc,
 } from '../../conformance/verify/bad-chain.js';
@@ -80,7 +80,7 @@ function writableOf(s: DatapathScenario, p: Places): { ranges: GpaRange[]; total
   const ranges: GpaRange[] = [];
   let total = 0;
   for (const d of [...s.descs, ...s.tables.flat()]) {
-    if ((d.flags & 2) === 0) continue;
+    if ((d.flags & DescFlag.WRITE) === 0) continue;
     const a = resolve(d.addr, p);
     const len = d.len >>> 0;
     if (a < BigInt(p.start) || a + BigInt(len) > BigInt(p.end)) continue;
