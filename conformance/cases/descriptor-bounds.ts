@@ -371,6 +371,25 @@ const orderVariants: readonly Variant[] = [
   },
 ];
 
+// ---- VU-DP-006 (RX) ----------------------------------------------------------------------------
+
+const readableRxVariants: readonly Variant[] = [
+  {
+    name: 'RX chain of one device-readable 2048-byte descriptor (no VRING_DESC_F_WRITE)', target: 'rx',
+    // Nothing in the chain is writable: the device may return it with used.len 0 or drop the frame.
+    build: (_r, b) => { b.chain(0, [{ addr: b.canary(2048), len: 2048 }]); return { heads: [0], limits: one(0, 0) }; },
+  },
+  {
+    name: 'RX chain of a device-readable 64-byte descriptor, then 2048 writable bytes', target: 'rx',
+    build: (_r, b) => {
+      const ro = b.canary(64);
+      const buf = b.canary(2048);
+      b.chain(0, [{ addr: ro, len: 64 }, { addr: buf, len: 2048, writable: true }]);
+      return { heads: [0], limits: one(0, 2048), writable: [{ start: buf, len: 2048 }] };
+    },
+  },
+];
+
 // ---- VU-ORD-003 ---------------------------------------------------------------------------------
 
 const inOrderVariants: readonly Variant[] = [
@@ -540,6 +559,15 @@ export const descriptorBoundsCases: readonly ConformanceCase[] = Object.freeze([
     spec: { doc: 'virtio', anchor: '2.7.4', quote: 'The driver must place device-writable descriptors after device-readable ones; the device must still never write a device-readable buffer.' },
     description: 'A TX chain of a writable 64-byte descriptor then the readable header + frame; an RX chain of 2048 writable bytes then a readable 64-byte descriptor over canaries, which must stay untouched.',
     run: (ctx) => probeAll(ctx, orderVariants),
+  },
+  // virtio §2.7.4: "A device MUST NOT write to a device-readable buffer"; found by fuzz datapath in DPDK 22.11.
+  {
+    id: 'backend/descriptor-bounds/readable-rx-descriptor-not-written',
+    title: 'An RX chain\'s device-readable descriptors are never written with a received frame',
+    area: 'data-path', requirements: ['VU-DP-006'], level: 'MUST', role: 'backend', deviceTypes: NET, needs: LOOP,
+    spec: { doc: 'virtio', anchor: '2.7.4', quote: 'Each descriptor is device-readable or device-writable (VIRTQ_DESC_F_WRITE); a device must not write to a device-readable buffer, whichever ring the chain is on.' },
+    description: 'On fresh RX rings, a chain of one readable 2048-byte descriptor, and a chain of a readable 64-byte descriptor followed by 2048 writable bytes, each over canaries; one frame is sent to land in it. The readable bytes must stay untouched and used.len must not exceed the writable bytes.',
+    run: (ctx) => probeAll(ctx, readableRxVariants),
   },
   // virtio §2.7.5 / IN_ORDER: the sequential-descriptor promise does not excuse unchecked access.
   {
