@@ -8,8 +8,10 @@
  * transmits as fast as it can and does not poll RX, so the figure — virtio-user's median
  * per-second Tx-pps — is the rate at which the back-end consumes TX and tries to deliver) and
  * `loop` (`io` forwarding seeded with `--tx-first --burst=128`: frames bounce between the two; the
- * figure is virtio-user's Rx-pps, frames returned per second, which latency bounds). Pinning: the back-end's busy loop on core 1 (`taskset -c 1` for
- * Node; DPDK's forwarding lcore 1), virtio-user's forwarding lcore on core 0.
+ * figure is virtio-user's Rx-pps, frames returned per second, which latency bounds). Each
+ * figure is the median of three interleaved runs (one with `--quick`). Pinning: the back-end's
+ * busy loop on core 1 (`taskset -c 1` for Node; DPDK's forwarding lcore 1), virtio-user's
+ * forwarding lcore on core 0.
  * @module
  */
 import { existsSync, rmSync } from 'node:fs';
@@ -34,14 +36,21 @@ export async function benchBackend(ctx: BenchContext): Promise<BenchResult[]> {
     return [];
   }
   const out: BenchResult[] = [];
+  const reps = ctx.quick ? 1 : 3;
   for (const mode of ['txonly', 'loop'] as const) {
     for (const ring of ['split', 'packed'] as const) {
       for (const size of [64, 1518]) {
-        const rates: Record<Impl, number> = { vhostlab: 0, 'dpdk-vhost': 0 };
+        // Interleaved repetitions, median of each: on this shared 2-vCPU machine a run lands in
+        // a fast or a slow mode (both back-ends, ±25%) for reasons outside either program, and a
+        // single pair could compare one's fast mode with the other's slow one.
+        const samples: Record<Impl, number[]> = { vhostlab: [], 'dpdk-vhost': [] };
+        for (let rep = 0; rep < reps; rep++) {
+          for (const impl of ['vhostlab', 'dpdk-vhost'] as const) samples[impl].push(await measure(ctx, testpmd, impl, mode, ring, size));
+        }
+        const rates: Record<Impl, number> = { vhostlab: median(samples.vhostlab), 'dpdk-vhost': median(samples['dpdk-vhost']) };
         for (const impl of ['vhostlab', 'dpdk-vhost'] as const) {
-          rates[impl] = await measure(ctx, testpmd, impl, mode, ring, size);
-          out.push({ name: `backend-${mode}-pps`, unit: 'pps', value: rates[impl], params: { impl, size, ring, frontend: 'dpdk-virtio-user' } });
-          ctx.log(`backend: ${mode} ${impl} ${ring} ${size} B: ${(rates[impl] / 1e6).toFixed(2)} Mpps`);
+          out.push({ name: `backend-${mode}-pps`, unit: 'pps', value: rates[impl], params: { impl, size, ring, frontend: 'dpdk-virtio-user' }, details: { samples: samples[impl], statistic: 'median' } });
+          ctx.log(`backend: ${mode} ${impl} ${ring} ${size} B: ${(rates[impl] / 1e6).toFixed(2)} Mpps (median of ${samples[impl].map((v) => (v / 1e6).toFixed(2)).join(', ')})`);
         }
         const ratio = rates['dpdk-vhost'] > 0 ? Math.round((rates.vhostlab / rates['dpdk-vhost']) * 1000) / 1000 : 0;
         // The goal (issue: half of DPDK's vhost back-end at 64 bytes) travels with the figure, so the
@@ -71,7 +80,7 @@ async function measure(ctx: BenchContext, testpmd: string, impl: Impl, mode: Mod
       socket, logDir: ctx.dir, label: `fe-${tag}`,
     });
     try {
-      await new Promise((r) => setTimeout(r, ctx.quick ? 5000 : 9000));
+      await new Promise((r) => setTimeout(r, ctx.quick ? 5000 : 7000));
       const log = fe.readLog(1 << 20);
       const pps = mode === 'txonly' ? steadyTxPps(log) : steadyRxPps(log);
       if (pps === 0) ctx.log(`backend: ${tag}: virtio-user reported no rate (${fe.describeExit()}); logs end:\n${fe.readLog(1500)}\n${backend.readLog(1500)}`);
@@ -84,6 +93,11 @@ async function measure(ctx: BenchContext, testpmd: string, impl: Impl, mode: Mod
     await backend.stop();
     rmSync(`/var/run/dpdk/${backend.id}`, { recursive: true, force: true });
   }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[Math.floor(s.length / 2)];
 }
 
 async function waitForPath(path: string, timeoutMs: number, peer: PeerProcess): Promise<void> {

@@ -134,8 +134,17 @@ export class SessionState {
    * Without it every started ring is enabled (VU-FEAT-003, FEAT-009).
    */
   get enableByMessage(): boolean {
-    return this.featuresSet && this.hasFeature(VHOST_USER_F_PROTOCOL_FEATURES);
+    if (!this.featuresSet) return false;
+    // Asked by the data path on every burst: a bigint shift allocates, so the answer is kept
+    // for the feature set it was computed from (comparing bigints allocates nothing).
+    if (this.features !== this.enableFor) {
+      this.enableFor = this.features;
+      this.enableBit = this.hasFeature(VHOST_USER_F_PROTOCOL_FEATURES);
+    }
+    return this.enableBit;
   }
+  private enableFor = -1n;
+  private enableBit = false;
 
   /** Whether ring `r` is enabled in effect. */
   isEnabled(r: RingState): boolean {
