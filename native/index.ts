@@ -292,6 +292,15 @@ export function unixConnect(path: string, timeoutMs = 5_000): number {
 }
 
 /**
+ * {@link unixConnect} on a pool thread: a listener whose backlog is full (a peer that stopped
+ * accepting) holds the connect for up to `timeoutMs` without blocking the event loop. Rejects
+ * with ETIMEDOUT when that time passed. OWNERSHIP: the caller owns the returned fd.
+ */
+export async function unixConnectAsync(path: string, timeoutMs: number): Promise<number> {
+  return check(await callAsync(lib().connect, path, checkTimeout(timeoutMs)), 'connect', path);
+}
+
+/**
  * Waits up to `timeoutMs` for a connection on `listenFd` and accepts it (close-on-exec,
  * blocking mode) without blocking the event loop. Rejects with ETIMEDOUT on time-out.
  * OWNERSHIP: the caller owns the returned fd.

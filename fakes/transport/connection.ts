@@ -11,7 +11,7 @@
  * @module
  */
 import {
-  acceptAsync, closeFd, isNativeError, recvMsgAsync, sendMsg, shutdownFd, unixConnect, unixListen,
+  acceptAsync, closeFd, isNativeError, recvMsgAsync, sendMsg, shutdownFd, unixConnectAsync, unixListen,
 } from '../../native/index.js';
 import {
   MalformedMessageError, PeerDisconnectedError, TimeoutError, encodeRaw, requestName, type RawMessage,
@@ -57,8 +57,13 @@ export class Connection {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        return new Connection(unixConnect(path), options);
+        // The attempt itself gets only what is left of the caller's time: a peer that listens but
+        // never accepts (full backlog) must not hold the caller past its deadline.
+        return new Connection(await unixConnectAsync(path, Math.max(1, deadline - Date.now())), options);
       } catch (err) {
+        if (isNativeError(err) && err.errnoName === 'ETIMEDOUT') {
+          throw new TimeoutError(`${path} did not accept a connection within ${timeoutMs} ms (its listen backlog is full: the peer stopped accepting)`, { timeoutMs, cause: err });
+        }
         const retry = isNativeError(err) && (err.errnoName === 'ENOENT' || err.errnoName === 'ECONNREFUSED');
         if (!retry || Date.now() >= deadline) {
           throw new PeerDisconnectedError(`cannot connect to ${path}: ${(err as Error).message}`, { cause: err });
