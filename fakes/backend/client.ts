@@ -4,7 +4,7 @@
  * front-end is away — also after a session ends — like DPDK's vhost `client=1` (VU-SESS-006).
  * @module
  */
-import { isNativeError, unixConnect } from '../../native/index.js';
+import { closeFd, isNativeError, unixConnectAsync } from '../../native/index.js';
 import { MessageStream } from '../transport/message-stream.js';
 import { serveSession, type BackendOptions } from './session.js';
 
@@ -52,7 +52,9 @@ export class BackendClient {
     while (!this.stopping) {
       let fd: number;
       try {
-        fd = unixConnect(this.path, 1000);
+        // On a pool thread: a front-end that listens but does not accept (full backlog) must not
+        // freeze this process's event loop, which may serve other sessions and signals.
+        fd = await unixConnectAsync(this.path, 1000);
       } catch (e) {
         if (!waitingLogged) {
           this.options.observer?.event?.({ event: 'waiting', detail: `${this.path}: ${isNativeError(e) ? e.errnoName : (e as Error).message}; retrying` });
@@ -61,6 +63,10 @@ export class BackendClient {
         await this.sleep(backoff);
         backoff = Math.min(backoff * 2, RECONNECT_MAX_MS);
         continue;
+      }
+      if (this.stopping) {
+        closeFd(fd);
+        break;
       }
       backoff = RECONNECT_MIN_MS;
       waitingLogged = false;
