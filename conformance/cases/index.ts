@@ -22,6 +22,7 @@ import { inflightCases } from './inflight.js';
 import { inflightRobustnessCases } from './inflight-robustness.js';
 import { robustnessCases } from './robustness.js';
 import { dirtyLogCases } from './dirty-log.js';
+import { ringEnableCases } from './ring-enable.js';
 
 /** Every case, in run order. Case ids are unique (checked by the catalogue test). */
 export const allCases: readonly ConformanceCase[] = Object.freeze([
@@ -32,6 +33,7 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   // Further sections (memory, ring lifecycle, data path, reconnect, robustness…) go below, one line each.
   ...memoryTableCases,
   ...ringStateCases,
+  ...ringEnableCases,
   ...vringFdFlagCases,
   ...multiqueueCases,
   ...dataPathCases,

@@ -26,6 +26,8 @@ export interface RigOptions {
   rings?: readonly number[];
   /** Virtio features wanted besides VERSION_1 (bit 30 is added when offered). */
   features?: bigint;
+  /** false: negotiate without bit 30, as a legacy front-end (rings enabled at once; no protocol features). */
+  protocolFeaturesBit?: boolean;
   /** Protocol features wanted (default REPLY_ACK; intersected with the offer). */
   protocolFeatures?: bigint;
   /** Guest memory regions (default one 4 MiB region at GPA 4 GiB, QVA ≠ GPA, mmap offset 4 KiB). */
@@ -101,6 +103,7 @@ export class RingRig {
     const negotiated = await negotiate(session, {
       features: featureMask(VirtioFeature.VERSION_1) | (options.features ?? 0n),
       protocolFeatures: options.protocolFeatures ?? featureMask(ProtocolFeature.REPLY_ACK),
+      ...(options.protocolFeaturesBit !== undefined ? { protocolFeaturesBit: options.protocolFeaturesBit } : {}),
     });
     const memory = MemfdGuestMemory.create(options.regions ?? [{ guestPhysAddr: DEFAULT_GPA, size: DEFAULT_SIZE }], { name: 'vhostlab-case' });
     const rig = new RingRig(session, memory, negotiated, options);
@@ -269,6 +272,7 @@ export class RingRig {
     this.negotiated = await negotiate(session, {
       features: featureMask(VirtioFeature.VERSION_1) | (this.options.features ?? 0n),
       protocolFeatures: this.options.protocolFeatures ?? featureMask(ProtocolFeature.REPLY_ACK),
+      ...(this.options.protocolFeaturesBit !== undefined ? { protocolFeaturesBit: this.options.protocolFeaturesBit } : {}),
     });
     await sendMemoryTable(session, this.memory);
     // What the front-end restores before the rings, e.g. SET_INFLIGHT_FD.

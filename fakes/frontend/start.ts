@@ -16,6 +16,11 @@ export interface Negotiation {
   features: bigint;
   /** Protocol features wanted. */
   protocolFeatures: bigint;
+  /**
+   * false: behave as a front-end that predates bit 30 (VHOST_USER_F_PROTOCOL_FEATURES): no
+   * GET/SET_PROTOCOL_FEATURES, bit 30 not acked, so rings are enabled at once (VU-FEAT-003).
+   */
+  protocolFeaturesBit?: boolean;
 }
 
 /** What was agreed and learnt during negotiation. */
@@ -37,7 +42,8 @@ export async function negotiate(session: FrontendSession, want: Negotiation): Pr
   let offeredProtocolFeatures = 0n;
   let protocolFeatures = 0n;
   const out: Negotiated = { offeredFeatures, offeredProtocolFeatures, features: 0n, protocolFeatures };
-  if (offeredFeatures & pf30) {
+  const usePf30 = want.protocolFeaturesBit ?? true;
+  if (usePf30 && (offeredFeatures & pf30)) {
     offeredProtocolFeatures = await session.getProtocolFeatures();
     protocolFeatures = offeredProtocolFeatures & want.protocolFeatures;
     await session.setProtocolFeatures(protocolFeatures);
@@ -47,7 +53,7 @@ export async function negotiate(session: FrontendSession, want: Negotiation): Pr
     if (hasFeature(protocolFeatures, ProtocolFeature.CONFIGURE_MEM_SLOTS)) out.maxMemSlots = await session.getMaxMemSlots();
   }
   await session.setOwner();
-  out.features = offeredFeatures & (want.features | pf30);
+  out.features = offeredFeatures & (want.features | (usePf30 ? pf30 : 0n));
   await session.setFeatures(out.features);
   return out;
 }
