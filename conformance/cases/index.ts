@@ -23,6 +23,7 @@ import { inflightRobustnessCases } from './inflight-robustness.js';
 import { robustnessCases } from './robustness.js';
 import { dirtyLogCases } from './dirty-log.js';
 import { ringEnableCases } from './ring-enable.js';
+import { deviceStateCases } from './device-state.js';
 
 /** Every case, in run order. Case ids are unique (checked by the catalogue test). */
 export const allCases: readonly ConformanceCase[] = Object.freeze([
@@ -45,4 +46,5 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   ...inflightRobustnessCases,
   ...robustnessCases,
   ...dirtyLogCases,
+  ...deviceStateCases,
 ]);
