@@ -201,6 +201,34 @@ const mqOffered: ConformanceCase = {
   },
 };
 
+/**
+ * ID 21 SET_BACKEND_REQ_FD: sent only when BACKEND_REQ was negotiated; with REPLY_ACK the
+ * back-end acks it 0 (QEMU treats a non-zero ack as a failed device start).
+ */
+const backendReqFdAcked: ConformanceCase = {
+  id: 'protocol-features/backend-req/set-backend-req-fd-acked',
+  title: 'With BACKEND_REQ and REPLY_ACK agreed, SET_BACKEND_REQ_FD is acked 0',
+  area: 'protocol-features',
+  requirements: ['VU-BE-001'],
+  level: 'MUST',
+  role: 'backend',
+  spec: { doc: 'vhost-user', anchor: 'VHOST_USER_SET_BACKEND_REQ_FD', quote: 'This message is only sent if VHOST_USER_PROTOCOL_F_BACKEND_REQ has been negotiated; if VHOST_USER_PROTOCOL_F_REPLY_ACK is negotiated, the back-end must respond with zero for success.' },
+  description: 'Negotiates REPLY_ACK and BACKEND_REQ as QEMU does (SET_OWNER, SET_FEATURES), then sends SET_BACKEND_REQ_FD with one end of a socket pair and NEED_REPLY; expects one ack with status 0.',
+  needs: { protocolFeatures: [RA, ProtocolFeature.BACKEND_REQ] },
+  async run(ctx) {
+    const s = await ctx.openSession();
+    await negotiateDefault(s, ctx.peer, ctx.peer.protocolFeatures & featureMask(RA, ProtocolFeature.BACKEND_REQ));
+    const [ours, theirs] = socketPair();
+    try {
+      const o = await requestAndObserve(ctx, s, FrontendRequest.SET_BACKEND_REQ_FD, undefined, { needReply: true, fds: [theirs] });
+      return verdictOf([verifyAckZero(o, FrontendRequest.SET_BACKEND_REQ_FD)]);
+    } finally {
+      closeFd(ours);
+      closeFd(theirs);
+    }
+  },
+};
+
 /** Every protocol-feature case, in run order. */
-export const protocolFeatureCases: readonly ConformanceCase[] = [offeredWork, unackedOff, ackSweep, ...failureCases, setPfAcked, mqOffered];
+export const protocolFeatureCases: readonly ConformanceCase[] = [offeredWork, unackedOff, ackSweep, ...failureCases, setPfAcked, mqOffered, backendReqFdAcked];
 
