@@ -150,6 +150,49 @@ export const dataPathCases: readonly ConformanceCase[] = Object.freeze([
       });
     },
   },
+  // virtio §2.7.9 "In-order use of descriptors": with IN_ORDER the device uses buffers in the
+  // order they were made available; it may write only the last used element of a batch and skip
+  // the used index past the others.
+  {
+    id: 'backend/data-path/in-order-used-order',
+    title: 'With IN_ORDER, TX and RX buffers are used in the order they were made available',
+    area: 'data-path', requirements: ['VU-ORD-001'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    needs: { ...LOOP, features: [VirtioFeature.IN_ORDER] },
+    spec: { doc: 'virtio', anchor: '2.7.9', quote: 'If VIRTIO_F_IN_ORDER has been negotiated, the device must use buffers in the same order in which they have been available.' },
+    description: 'Negotiates IN_ORDER on fresh rings (descriptors taken in ring order, never recycled), marks every used slot with a sentinel id, posts 64 RX buffers and 32 TX frames; once all 32 loop, every used element the device wrote must name the head made available in that position (sentinels are allowed: batched use).',
+    async run(ctx) {
+      return withRig(ctx, { features: featureMask(VirtioFeature.IN_ORDER) }, async (rig) => {
+        const SENTINEL = 0xffffffff;
+        const usedElem = (ring: number, i: number): number => rig.q(ring).driver.layout.usedAddr + 4 + 8 * (i % rig.queueSize);
+        for (const ring of [RX, TX]) for (let i = 0; i < rig.queueSize; i++) rig.memory.writeU32(usedElem(ring, i), SENTINEL);
+        await rig.startAll();
+        const heads = new Map<number, number[]>([[RX, []], [TX, []]]);
+        for (let h = rig.addBuffer(RX, true); h >= 0; h = rig.addBuffer(RX, true)) heads.get(RX)!.push(h);
+        rig.publish(RX);
+        const n = 32;
+        heads.set(TX, sendFrames(rig, TX, Array.from({ length: n }, (_, i) => testFrame(i, 64))));
+        if (!(await waitUntil(() => rig.usedIdx(TX) === n && rig.usedIdx(RX) === n, ctx.waitMs, ctx.signal))) {
+          return fail(`${n} TX chains used and ${n} frames received`, `TX used.idx ${rig.usedIdx(TX)}, RX used.idx ${rig.usedIdx(RX)} after ${ctx.waitMs} ms`);
+        }
+        for (const ring of [RX, TX]) {
+          const order = heads.get(ring)!;
+          const written: string[] = [];
+          for (let i = 0; i < n; i++) {
+            const id = rig.memory.readU32(usedElem(ring, i));
+            if (id === SENTINEL) continue;
+            written.push(`${i}:${id}`);
+            if (id !== order[i]) {
+              return fail(`used element ${i} of ring ${ring} names head ${order[i]}, the ${i}th made available (or is skipped)`, `it names head ${id}; written elements (slot:id) ${written.join(' ')}`);
+            }
+          }
+          if (rig.memory.readU32(usedElem(ring, n - 1)) === SENTINEL) {
+            return fail(`the used element of the last buffer of ring ${ring} (slot ${n - 1}) is written`, 'it still holds the sentinel');
+          }
+        }
+        return pass();
+      });
+    },
+  },
   // virtio §2.8: packed virtqueues, where RING_PACKED is offered.
   {
     id: 'backend/data-path/packed-ring',
