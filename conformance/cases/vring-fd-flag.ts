@@ -7,7 +7,7 @@
 import { closeFd, eventfdCreate } from '../../native/index.js';
 import { FrontendRequest, u64 } from '../../fakes/wire/index.js';
 import type { ConformanceCase } from '../model.js';
-import { loopCheck, postRx, sendFrames, testFrame } from '../verify/data-net-loop.js';
+import { PROBE_SEQ, loopCheck, postRx, sendFrames, testFrame } from '../verify/data-net-loop.js';
 import { FdProbe, stillOpen } from '../verify/ring-fd-probe.js';
 import { expectRefused, sendForAck, stillServes } from '../verify/ring-outcome.js';
 import { withRig } from '../verify/ring-rig.js';
@@ -173,6 +173,49 @@ export const vringFdFlagCases: readonly ConformanceCase[] = Object.freeze([
         const open = await stillOpen(probes, ctx.waitMs);
         if (open.length > 0) return fail('the replaced kick, call and err fds of ring 0 are closed', `${open.map((i) => ['kick', 'call', 'err'][i]).join(', ')} fd still open ${ctx.waitMs} ms after its replacement`);
         return pass();
+      });
+    },
+  },
+  // ID 13 SET_VRING_CALL: the new call fd replaces the old one, and completions after the switch
+  // are signalled on it, also when the switch lands while completions are pending (SPDK dbe47004,
+  // DPDK 0445f818 fixed back-ends that kept signalling a stale fd and stalled the guest).
+  {
+    id: 'backend/vring-fd/call-fd-swapped-under-traffic',
+    title: 'A call fd swapped while frames are in flight is signalled for later completions',
+    area: 'vring-fd-flag', requirements: ['VU-RING-018'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    needs: { loopingNet: true },
+    spec: { doc: 'vhost-user', anchor: 'SET_VRING_CALL', quote: 'Set the event file descriptor to signal when buffers are used; the new fd replaces any previous one.' },
+    description: 'Loops frames with call fds on both rings, publishes 16 more TX frames and at once replaces both call fds with new eventfds; then loops 16 frames: each ring\'s new call fd must be signalled (signals still arriving on the old fds are noted).',
+    async run(ctx) {
+      return withRig(ctx, {}, async (rig) => {
+        await rig.startAll();
+        const warm = await loopCheck(rig, 0, { count: 8, size: 64, timeoutMs: ctx.waitMs, signal: ctx.signal });
+        if (warm) return fail(warm.expected, `precondition: ${warm.actual}`);
+        const fresh = [eventfdCreate(), eventfdCreate()];
+        try {
+          sendFrames(rig, TX, Array.from({ length: 16 }, () => testFrame(PROBE_SEQ, 64)));
+          await rig.session.setVringFd(FrontendRequest.SET_VRING_CALL, RX, fresh[0]);
+          await rig.session.setVringFd(FrontendRequest.SET_VRING_CALL, TX, fresh[1]);
+          const oldBefore = [RX, TX].map((r) => takeSignals(rig.q(r).callFd));
+          // A signal sent at the switch itself (some back-ends send one to cover a completion that
+          // raced it) does not show that later completions reach the new fd: drop it.
+          for (const fd of fresh) takeSignals(fd);
+          const bad = await loopCheck(rig, 0, { count: 16, size: 64, firstSeq: 1000, warm: true, timeoutMs: ctx.waitMs, signal: ctx.signal });
+          if (bad) return fail(bad.expected.map((e) => `after the call-fd swap: ${e}`), bad.actual);
+          const got = [0, 0];
+          await waitUntil(() => {
+            for (const i of [0, 1]) got[i] += takeSignals(fresh[i]);
+            return got[0] > 0 && got[1] > 0;
+          }, ctx.waitMs, ctx.signal);
+          const oldAfter = [RX, TX].map((r) => takeSignals(rig.q(r).callFd));
+          ctx.note(`signals: new RX ${got[0]}, new TX ${got[1]}; old RX ${oldBefore[0]}+${oldAfter[0]}, old TX ${oldBefore[1]}+${oldAfter[1]} (before+after the loop)`);
+          for (const [i, ring] of [RX, TX].entries()) {
+            if (got[i] === 0) return fail(`ring ${ring}'s new call fd is signalled for completions after SET_VRING_CALL`, `no signal on it within ${ctx.waitMs} ms (old fd: ${oldBefore[i] + oldAfter[i]} signal(s) after the swap)`);
+          }
+          return pass();
+        } finally {
+          for (const fd of fresh) closeFd(fd);
+        }
       });
     },
   },
