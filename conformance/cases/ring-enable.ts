@@ -4,12 +4,13 @@
  * SET_VRING_ENABLE 1 (CHECKLIST VU-FEAT-003/004). Driven through net pair 0.
  * @module
  */
+import { eventfdWrite } from '../../native/index.js';
 import { VHOST_USER_F_PROTOCOL_FEATURES, hasFeature } from '../../fakes/wire/index.js';
 import type { ConformanceCase } from '../model.js';
-import { PROBE_SEQ, loopCheck, postRx, sendFrames, testFrame } from '../verify/data-net-loop.js';
+import { NET_HDR_LEN, PROBE_SEQ, frameDiff, frameSeq, loopCheck, postRx, sendFrames, testFrame } from '../verify/data-net-loop.js';
 import { withRig } from '../verify/ring-rig.js';
 import { fail, pass } from '../verify/ring-verdict.js';
-import { sleep } from '../verify/ring-wait.js';
+import { sleep, waitUntil } from '../verify/ring-wait.js';
 
 const RX = 0;
 const TX = 1;
@@ -59,6 +60,61 @@ export const ringEnableCases: readonly ConformanceCase[] = Object.freeze([
         await rig.session.setVringEnable(TX, true);
         const bad = await loopCheck(rig, 0, { count: 16, size: 64, timeoutMs: ctx.waitMs, signal: ctx.signal });
         return bad ? fail(bad.expected.map((e) => `after SET_VRING_ENABLE 1: ${e}`), bad.actual) : pass();
+      });
+    },
+  },
+  // rust-vmm/vhost#247: a kick that arrives while the ring is still disabled must not be
+  // swallowed; a front-end kicks once per batch and may never kick that ring again. A disabled
+  // TX ring may consume and discard (VU-RING-011), so TX is judged by its chains coming back.
+  {
+    id: 'backend/ring-enable/kick-before-enable-not-lost',
+    title: 'Buffers kicked while a ring was disabled are taken once it is enabled, with no new kick on that ring',
+    area: 'ring-lifecycle', requirements: ['VU-RECON-012'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    needs: { features: [VHOST_USER_F_PROTOCOL_FEATURES], loopingNet: true },
+    spec: { doc: 'vhost-user', anchor: 'Ring states', quote: 'A ring in the disabled state can be enabled by sending VHOST_USER_SET_VRING_ENABLE with parameter 1; buffers made available and notified before that are then processed.' },
+    description: 'Negotiates bit 30 and starts pair 0 without SET_VRING_ENABLE; posts every RX buffer and 8 TX frames and writes both kick fds once; then enables both rings. The RX ring is never kicked again and the TX ring not until all 8 TX chains are back (discarded or looped): that must happen within the wait bound. Then 8 new frames on TX must land in the RX buffers posted before the enable.',
+    async run(ctx) {
+      return withRig(ctx, {}, async (rig) => {
+        await rig.startAll({ enable: false });
+        postRx(rig, RX);
+        sendFrames(rig, TX, Array.from({ length: 8 }, () => testFrame(PROBE_SEQ, 64)), false);
+        rig.q(TX).driver.publish();
+        // The only kicks of RX, and the only TX kick until its chains are back.
+        eventfdWrite(rig.q(RX).kickFd);
+        eventfdWrite(rig.q(TX).kickFd);
+        await rig.session.setVringEnable(RX, true);
+        await rig.session.setVringEnable(TX, true);
+        const txBack = await waitUntil(() => { rig.reclaim(TX); return rig.q(TX).driver.inFlight === 0; }, ctx.waitMs, ctx.signal);
+        if (!txBack) {
+          return fail('the 8 TX chains kicked before SET_VRING_ENABLE are returned after it, with no further TX kick', `${rig.q(TX).driver.inFlight} still owned by the device after ${ctx.waitMs} ms (TX used.idx ${rig.usedIdx(TX)})`);
+        }
+        const frames = Array.from({ length: 8 }, (_, i) => testFrame(i, 64));
+        sendFrames(rig, TX, frames);
+        const got = new Map<number, Uint8Array>();
+        const problems: string[] = [];
+        // Used elements are read without re-posting (that could kick RX): the 8 frames fit the
+        // buffers posted before the enable.
+        await waitUntil(() => {
+          for (const e of rig.reclaim(RX)) {
+            if (e.buf === undefined) continue;
+            const f = rig.bufBytes(RX, e.buf).slice(NET_HDR_LEN, Math.max(NET_HDR_LEN, e.len));
+            const seq = frameSeq(f);
+            if (seq === undefined || seq >= frames.length) continue;
+            if (got.has(seq)) problems.push(`frame ${seq} came back twice`);
+            got.set(seq, f);
+          }
+          rig.reclaim(TX);
+          return got.size === frames.length;
+        }, ctx.waitMs, ctx.signal);
+        for (const [seq, f] of got) {
+          const d = frameDiff(frames[seq], f);
+          if (d) problems.push(`frame ${seq}: ${d}`);
+        }
+        if (problems.length > 0) return fail('each frame back once, intact', problems.slice(0, 3).join('; '));
+        if (got.size < frames.length) {
+          return fail(`${frames.length} frames land in the RX buffers kicked before SET_VRING_ENABLE, with no further RX kick`, `${got.size} came back within ${ctx.waitMs} ms (TX used.idx ${rig.usedIdx(TX)}, RX used.idx ${rig.usedIdx(RX)})`);
+        }
+        return pass();
       });
     },
   },
