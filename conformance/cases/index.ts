@@ -24,6 +24,7 @@ import { robustnessCases } from './robustness.js';
 import { dirtyLogCases } from './dirty-log.js';
 import { ringEnableCases } from './ring-enable.js';
 import { deviceStateCases } from './device-state.js';
+import { netHeaderCases } from './net-header.js';
 
 /** Every case, in run order. Case ids are unique (checked by the catalogue test). */
 export const allCases: readonly ConformanceCase[] = Object.freeze([
@@ -38,6 +39,7 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   ...vringFdFlagCases,
   ...multiqueueCases,
   ...dataPathCases,
+  ...netHeaderCases,
   ...descriptorBoundsCases,
   ...descriptorLifetimeCases,
   ...notificationCases,
