@@ -329,6 +329,46 @@ export const ringStateCases: readonly ConformanceCase[] = Object.freeze([
       });
     },
   },
+  // GET_VRING_BASE (T1 text, long-standing QEMU expectation): by default the back-end finishes
+  // every request it took from the ring before it answers, so the used index it leaves equals
+  // the base it returns; a back-end that answers with chains still in flight strands them.
+  {
+    id: 'backend/ring-states/get-vring-base-after-in-flight-completed',
+    title: 'GET_VRING_BASE answers only after every chain it took is used: used.idx equals the base',
+    area: 'ring-lifecycle', requirements: ['VU-RING-005'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    needs: { loopingNet: true },
+    spec: { doc: 'vhost-user', anchor: 'GET_VRING_BASE', quote: 'Stops the vring and returns the next descriptor index; by default the back-end completes all in-flight requests of the ring before replying.' },
+    description: 'Loops frames to warm up, then 8 times: makes 32 TX chains available and at once sends GET_VRING_BASE for TX and then RX, and reads each used.idx as soon as the reply is in: it must equal the returned base (every chain taken was used). Each ring is restarted at its base between rounds.',
+    async run(ctx) {
+      return withRig(ctx, {}, async (rig) => {
+        await rig.startAll();
+        const warm = await loopCheck(rig, 0, { count: 8, size: 64, timeoutMs: ctx.waitMs, signal: ctx.signal });
+        if (warm) return fail(warm.expected, `precondition: ${warm.actual}`);
+        let seq = 100;
+        for (let round = 0; round < 8; round++) {
+          rig.reclaim(TX);
+          sendFrames(rig, TX, Array.from({ length: Math.min(32, rig.q(TX).freeBufs.length) }, () => testFrame(seq++, 64)));
+          const bases = new Map<number, number>();
+          for (const ring of [TX, RX]) {
+            const base = await rig.session.getVringBase(ring);
+            // Read at once: a back-end still completing after its reply moves used.idx later.
+            const used = rig.usedIdx(ring);
+            if (used !== (base & 0xffff)) {
+              return fail(`round ${round + 1}: ring ${ring} used.idx equals the base GET_VRING_BASE returned`, `base ${base}, used.idx ${used} right after the reply`);
+            }
+            bases.set(ring, base);
+          }
+          for (const ring of [RX, TX]) {
+            rig.resetRing(ring, bases.get(ring)!);
+            await rig.configureRing(ring, { base: bases.get(ring)! });
+          }
+          postRx(rig, RX);
+        }
+        const again = await loopCheck(rig, 0, { count: 16, size: 64, firstSeq: 1000, timeoutMs: ctx.waitMs, signal: ctx.signal });
+        return verdictOf(again && mismatch(again.expected.map((e) => `after 8 stops: ${e}`), again.actual));
+      });
+    },
+  },
   // The device must handle spurious notifications (virtio), and the front-end may kick at any time.
   {
     id: 'backend/ring-states/spurious-kicks-harmless',

@@ -12,7 +12,10 @@ export const ignoreDisable: FaultDefinition = {
   name: 'ignore-disable',
   summary: 'processes disabled rings (SET_VRING_ENABLE 0 ignored; rings enabled on start)',
   violates: ['VU-RING-011', 'VU-FEAT-004', 'VU-NET-005'],
-  caughtBy: ['backend/ring-states/disabled-tx-ring-no-side-effects', 'backend/ring-states/disabled-rx-ring-not-filled'],
+  caughtBy: [
+    'backend/ring-states/disabled-tx-ring-no-side-effects', 'backend/ring-states/disabled-rx-ring-not-filled',
+    'backend/ring-enable/disabled-until-enable-with-bit-30',
+  ],
   // backend/multiqueue/disable-one-pair-keeps-others does not catch it: it only checks that the
   // other pairs keep working, not that the disabled one stops.
   create: () => ({

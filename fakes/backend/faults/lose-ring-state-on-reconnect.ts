@@ -13,7 +13,8 @@ export const loseRingStateOnReconnect: FaultDefinition = {
   violates: ['VU-RECON-009', 'VU-RING-007', 'VU-RING-017'],
   caughtBy: [
     'backend/ring-states/get-vring-base-index-and-wrap', 'backend/ring-states/set-vring-base-resumes-from-base',
-    'backend/ring-states/restart-resumes-from-base', 'backend/notifications/event-idx-reset-on-restart',
+    'backend/ring-states/restart-resumes-from-base', 'backend/ring-states/get-vring-base-after-in-flight-completed',
+    'backend/notifications/event-idx-reset-on-restart',
     'backend/reconnect/restart-resumes-from-used-index', 'backend/reconnect/inflight-resubmits-after-restart',
     'backend/reconnect/inflight-repairs-unrecorded-batch', 'backend/reconnect/inflight-new-area-discards-stale-state',
   ],
