@@ -107,6 +107,37 @@ export const multiqueueCases: readonly ConformanceCase[] = Object.freeze([
       });
     },
   },
+  // DPDK 9e3223ad: a guest driver that does not negotiate VIRTIO_NET_F_MQ after the rings of
+  // several pairs were set up; QEMU stops every ring, sends SET_FEATURES without bit 22 and
+  // starts pair 0 only. The back-end must let go of the extra pairs without a deadlock.
+  {
+    id: 'backend/multiqueue/mq-dropped-after-pairs-set-up',
+    title: 'SET_FEATURES without MQ after two pairs ran: pair 0 restarts and the back-end keeps answering',
+    area: 'multiqueue', requirements: ['VU-MQ-006'], level: 'ROBUST', role: 'backend', deviceTypes: NET,
+    needs: { ...MQ_NEEDS, features: [NetFeature.MQ], loopingNet: true },
+    spec: { doc: 'vhost-user', anchor: 'Multiple queue support', quote: 'The front-end may renegotiate features after stopping the rings; a back-end must cope with VIRTIO_NET_F_MQ going away (releasing the extra queues) without blocking.' },
+    description: 'Two pairs loop frames; every ring is stopped with GET_VRING_BASE; SET_FEATURES is sent again without VIRTIO_NET_F_MQ; GET_FEATURES must still be answered, pair 0 is restarted from its bases and must loop frames, and pair 1 stays unused.',
+    timeoutMs: 40_000,
+    async run(ctx) {
+      if (ctx.peer.queueNum < 2) return skip(`GET_QUEUE_NUM is ${ctx.peer.queueNum}: one queue pair`);
+      return withRig(ctx, TWO_PAIRS, async (rig) => {
+        await rig.startAll();
+        const pre = verdictOf(await loops(rig, ctx, 0, 'two pairs, pair 0', 0), await loops(rig, ctx, 1, 'two pairs, pair 1', 100));
+        if (pre.status === 'fail') return pre;
+        const bases = new Map<number, number>();
+        for (const ring of [0, 1, 2, 3]) bases.set(ring, await rig.session.getVringBase(ring));
+        const without = rig.session.features & ~featureMask(NetFeature.MQ);
+        await rig.session.setFeatures(without);
+        // Liveness: a back-end stuck releasing the queues (a lock held across the free) answers nothing.
+        await rig.session.getFeatures();
+        for (const ring of [0, 1]) {
+          rig.resetRing(ring, bases.get(ring)!);
+          await rig.configureRing(ring, { base: bases.get(ring)! });
+        }
+        return verdictOf(await loops(rig, ctx, 0, 'after SET_FEATURES without MQ, pair 0', 200));
+      });
+    },
+  },
   // QEMU sends per-device messages (SET_MEM_TABLE, SET_FEATURES…) once, not per queue pair.
   {
     id: 'backend/multiqueue/one-mem-table-for-all-pairs',
