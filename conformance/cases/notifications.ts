@@ -4,8 +4,9 @@
  * @module
  */
 import { VirtioFeature, featureMask, splitUsedEventOffset } from '../../fakes/wire/index.js';
-import type { CaseContext, ConformanceCase } from '../model.js';
-import { loopCheck, sendFrames, testFrame } from '../verify/data-net-loop.js';
+import type { CaseContext, ConformanceCase, Verdict } from '../model.js';
+import { eventfdWrite } from '../../native/index.js';
+import { drainRx, frameSeq, loopCheck, sendFrames, testFrame } from '../verify/data-net-loop.js';
 import { withRig, type RingRig } from '../verify/ring-rig.js';
 import { fail, mismatch, pass, verdictOf, type CheckResult } from '../verify/ring-verdict.js';
 import { sleep, takeSignals, waitSignals, waitUntil } from '../verify/ring-wait.js';
@@ -52,6 +53,43 @@ async function completions(rig: RingRig, ctx: CaseContext, n: number, settleMs: 
     counts.push(c);
   }
   return counts;
+}
+
+/**
+ * Gaps (ms) before each single frame: around the length of a polling back-end's idle spin
+ * (the reference spins 20 ms, DPDK forever), so some frames land just as the device turns
+ * kicks back on, the window VU-EVT-005 is about.
+ */
+const STRAND_GAPS = [0, 2, 8, 15, 18, 19, 20, 21, 22, 25, 30, 45];
+
+/**
+ * Sends single frames after the gaps above, kicking TX only when the device's suppression
+ * (used->flags, or avail_event with EVENT_IDX) asks for it, as a driver must; every frame has
+ * to come back. A device that suppressed kicks and then stopped looking strands one.
+ */
+async function neverStranded(rig: RingRig, ctx: CaseContext): Promise<Verdict> {
+  const pre = await started(rig, ctx);
+  if (pre) return verdictOf(pre);
+  let skipped = 0;
+  for (let round = 0; round < STRAND_GAPS.length * 4; round++) {
+    const gap = STRAND_GAPS[round % STRAND_GAPS.length];
+    await sleep(gap, ctx.signal);
+    rig.reclaim(TX);
+    const seq = 2000 + round;
+    sendFrames(rig, TX, [testFrame(seq, 64)], false);
+    const q = rig.q(TX);
+    q.driver.publish();
+    const kicked = q.driver.needsKick();
+    if (kicked) eventfdWrite(q.kickFd);
+    else skipped++;
+    const back = await waitUntil(() => drainRx(rig, RX).some((r) => frameSeq(r.frame) === seq), ctx.waitMs, ctx.signal);
+    if (!back) {
+      return fail('every frame comes back when the driver kicks only where the device asks for kicks',
+        `frame ${round + 1} (sent ${gap} ms after the previous one came back, ${kicked ? 'with a kick' : 'without a kick: the device had suppressed them'}) did not come back within ${ctx.waitMs} ms (TX used.idx ${rig.usedIdx(TX)}, avail.idx ${q.driver.availIdx})`);
+    }
+  }
+  // Says how much the case proved: a device that never suppresses kicks passes trivially.
+  return pass(`${skipped} of ${STRAND_GAPS.length * 4} frames were sent without a kick, as the device asked`);
 }
 
 /** The notification cases. */
@@ -191,6 +229,31 @@ export const notificationCases: readonly ConformanceCase[] = Object.freeze([
         const total = n + (n === 0 ? await waitSignals(rig.q(TX).callFd, ctx.quietMs) : 0);
         return total > 0 ? pass() : fail('a call-fd signal for the first completion after restart (used.idx passes used_event)', 'no signal');
       });
+    },
+  },
+  // SPDK df8d361f, rust-vmm/vhost#247: after turning notifications back on the device must look
+  // at the avail ring again, or a buffer published while they were off (so never kicked) waits
+  // forever.
+  {
+    id: 'backend/notifications/suppression-never-strands/flags',
+    title: 'A driver that kicks only when used->flags allows it never strands a buffer',
+    area: 'notifications', requirements: ['VU-EVT-005'], level: 'MUST', role: 'backend', deviceTypes: NET, needs: LOOP,
+    spec: { doc: 'virtio', anchor: '2.7.10', quote: 'After re-enabling notifications the device must check the available ring again (with a memory barrier), since the driver may have added buffers without notifying while they were suppressed.' },
+    description: 'Without EVENT_IDX, sends 48 single frames after gaps of 0–45 ms, writing the TX kick fd only when VRING_USED_F_NO_NOTIFY is clear: each must come back within the wait bound. A device that leaves kicks off while it waits is caught every time; a narrow re-check race only when a frame happens to land in it.',
+    timeoutMs: 40_000,
+    async run(ctx) {
+      return withRig(ctx, {}, async (rig) => neverStranded(rig, ctx));
+    },
+  },
+  {
+    id: 'backend/notifications/suppression-never-strands/event-idx',
+    title: 'A driver that kicks only when avail_event asks never strands a buffer (EVENT_IDX)',
+    area: 'notifications', requirements: ['VU-EVT-005'], level: 'MUST', role: 'backend', deviceTypes: NET, needs: EVENT_IDX,
+    spec: { doc: 'virtio', anchor: '2.7.10', quote: 'After re-enabling notifications (moving avail_event) the device must check the available ring again, since buffers added while they were suppressed sent no notification.' },
+    description: 'With EVENT_IDX, sends 48 single frames after gaps of 0–45 ms, writing the TX kick fd only when the new avail.idx passes avail_event (vring_need_event): each must come back within the wait bound. A device that leaves kicks off while it waits is caught every time; a narrow re-check race only by chance.',
+    timeoutMs: 40_000,
+    async run(ctx) {
+      return withRig(ctx, EVENT_IDX_RIG, async (rig) => neverStranded(rig, ctx));
     },
   },
 ]);
