@@ -1,10 +1,10 @@
 /**
  * The packed-ring vring base of SET_VRING_BASE / GET_VRING_BASE (vhost-user.rst "Vring
  * descriptor indices for packed virtqueues"; CHECKLIST §3.3): both ring positions and both wrap
- * counters in one u32. Pure.
+ * counters in one u32, under the names the queue state uses. Pure.
  * @module
  */
-import { PACKED_WRAP_BIT } from './ring-layout.js';
+import { decodePackedBase, encodePackedBase } from './payloads/vring-base.js';
 
 /** Packed ring position state: what SET/GET_VRING_BASE carry (CHECKLIST §3.3). */
 export interface PackedVringState {
@@ -19,22 +19,15 @@ export interface PackedVringState {
 }
 
 /**
- * Encodes the packed vring base (CHECKLIST §3.3): bits 0–14 avail index, 15 avail wrap, 16–30 used
- * index, 31 used wrap. Returns an unsigned 32-bit value.
+ * Encodes the packed vring base (CHECKLIST §3.3): the bit layout is kept once, in
+ * payloads/vring-base.ts; this names the fields as the queue state does. Unsigned 32-bit.
  */
 export function encodePackedVringBase(s: PackedVringState): number {
-  return (
-    ((s.lastAvailIdx & 0x7fff) | (s.availWrapCounter ? PACKED_WRAP_BIT : 0) | ((s.usedIdx & 0x7fff) << 16) | (s.usedWrapCounter ? 0x8000_0000 : 0)) >>>
-    0
-  );
+  return encodePackedBase({ availIdx: s.lastAvailIdx, availWrap: s.availWrapCounter, usedIdx: s.usedIdx, usedWrap: s.usedWrapCounter });
 }
 
 /** Decodes a packed vring base; the result spreads into a {@link VringConfig} to restore a queue. */
 export function decodePackedVringBase(v: number): PackedVringState {
-  return {
-    lastAvailIdx: v & 0x7fff,
-    availWrapCounter: (v & PACKED_WRAP_BIT) !== 0,
-    usedIdx: (v >>> 16) & 0x7fff,
-    usedWrapCounter: (v & 0x8000_0000) !== 0,
-  };
+  const b = decodePackedBase(v);
+  return { lastAvailIdx: b.availIdx, availWrapCounter: b.availWrap, usedIdx: b.usedIdx, usedWrapCounter: b.usedWrap };
 }
