@@ -6,12 +6,13 @@
  * @module
  */
 import { eventfdWrite } from '../../native/index.js';
-import { FrontendRequest, vringState } from '../../fakes/wire/index.js';
+import { FrontendRequest, vringBase, vringState } from '../../fakes/wire/index.js';
 import { negotiate, type FrontendSession } from '../../fakes/frontend/index.js';
 import { VirtioFeature, featureMask, ProtocolFeature } from '../../fakes/wire/index.js';
 import type { CaseContext, ConformanceCase } from '../model.js';
 import { loopCheck, postRx, sendFrames, testFrame, trackerCheck } from '../verify/data-net-loop.js';
 import { expectAccepted, expectRefused, sendForAck, stillServes } from '../verify/ring-outcome.js';
+import { PackedPair } from '../verify/data-packed-loop.js';
 import { withRig } from '../verify/ring-rig.js';
 import { fail, mismatch, pass, verdictOf, type CheckResult } from '../verify/ring-verdict.js';
 import { sleep, takeSignals, waitUntil } from '../verify/ring-wait.js';
@@ -30,6 +31,12 @@ export async function negotiatedSession(ctx: CaseContext): Promise<FrontendSessi
 
 /** Number of rings the peer advertises (net: GET_QUEUE_NUM counts pairs, CHECKLIST D7). */
 export const advertisedRings = (ctx: CaseContext): number => (ctx.peer.deviceType === 'net' ? 2 * ctx.peer.queueNum : ctx.peer.queueNum);
+
+/** A packed vring base in words, for failure text. */
+function describePackedBase(v: number): string {
+  const b = vringBase.decodePackedBase(v);
+  return `avail ${b.availIdx} wrap ${b.availWrap ? 1 : 0}, used ${b.usedIdx} wrap ${b.usedWrap ? 1 : 0}`;
+}
 
 /** The ring-state cases. */
 export const ringStateCases: readonly ConformanceCase[] = Object.freeze([
@@ -367,6 +374,45 @@ export const ringStateCases: readonly ConformanceCase[] = Object.freeze([
         const again = await loopCheck(rig, 0, { count: 16, size: 64, firstSeq: 1000, timeoutMs: ctx.waitMs, signal: ctx.signal });
         return verdictOf(again && mismatch(again.expected.map((e) => `after 8 stops: ${e}`), again.actual));
       });
+    },
+  },
+  // "Vring descriptor indices for packed virtqueues": GET_VRING_BASE of a packed ring reports
+  // both positions with both wrap counters, and SET_VRING_BASE with that value resumes exactly
+  // there. Stopped mid-lap (wrap counters 0), with RX buffers still available.
+  {
+    id: 'backend/ring-states/packed-base-mid-wrap',
+    title: 'Packed rings: GET_VRING_BASE reports both indices and wrap counters, and the rings resume from them',
+    area: 'ring-lifecycle', requirements: ['VU-RING-008', 'VU-PK-011'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    needs: { loopingNet: true, features: [VirtioFeature.RING_PACKED] },
+    spec: { doc: 'vhost-user', anchor: 'Vring descriptor indices for packed virtqueues', quote: 'Bits 0–14: index of the next available descriptor the back-end will process; bit 15: driver wrap counter; bits 16–30: index of the next used descriptor it will write; bit 31: device wrap counter.' },
+    description: 'Loops frames through 64-entry packed rings, then three times stops both rings with GET_VRING_BASE at a different slot mid-lap, compares each value with the driver\'s position (every taken buffer is used, so both halves name the next used slot and its wrap counter), restarts with the returned value and loops more frames: none may be lost, repeated or used from a slot not made available.',
+    timeoutMs: 40_000,
+    async run(ctx) {
+      const pair = await PackedPair.open(ctx, 64);
+      if (!(pair instanceof PackedPair)) return verdictOf(pair);
+      try {
+        await pair.start();
+        const formats: string[] = [];
+        for (const [round, count] of [100, 100, 50].entries()) {
+          const bad = await pair.loop(ctx, count, 64, round * 1000);
+          if (bad) return fail(bad.expected.map((e) => (round === 0 ? e : `after restart ${round}: ${e}`)), bad.actual);
+          const bases = await pair.stop();
+          pair.drainUsed();
+          for (const r of pair.rings) {
+            const p = r.driver.position();
+            const want = vringBase.encodePackedBase({ availIdx: p.nextUsed, availWrap: p.usedWrap, usedIdx: p.nextUsed, usedWrap: p.usedWrap });
+            const got = bases.get(r.index)!;
+            if (got !== want) formats.push(`stop ${round + 1}, ring ${r.index}: 0x${got.toString(16).padStart(8, '0')} (${describePackedBase(got)}), want 0x${want.toString(16).padStart(8, '0')} (${describePackedBase(want)})`);
+          }
+          // Restart from what the back-end said, as a front-end must.
+          await pair.start(bases);
+        }
+        const last = await pair.loop(ctx, 50, 64, 5000);
+        if (last) return fail(last.expected.map((e) => `after restart 3: ${e}`), last.actual);
+        return formats.length === 0 ? pass() : fail('GET_VRING_BASE of a packed ring: bits 0–14 avail index, 15 avail wrap, 16–30 used index, 31 used wrap', formats.slice(0, 3).join('; '));
+      } finally {
+        pair.close();
+      }
     },
   },
   // The device must handle spurious notifications (virtio), and the front-end may kick at any time.

@@ -2,14 +2,17 @@
  * Frames through a looping net back-end over packed virtqueues (virtio 1.2 §2.8): RX and TX
  * rings built by the packed driver, started with SET_VRING_BASE carrying index 0 and wrap
  * counter 1 (vhost-user "Vring descriptor indices for packed virtqueues"), and enough frames to
- * wrap the rings many times.
+ * wrap the rings many times. {@link PackedPair} also stops and restarts the rings, so a case can
+ * check what GET_VRING_BASE reports mid-wrap and that the rings resume from it.
  * @module
  */
 import { closeFd, eventfdCreate, eventfdWrite } from '../../native/index.js';
-import { FrontendRequest, ProtocolFeature, VirtioFeature, featureMask, hasFeature } from '../../fakes/wire/index.js';
+import {
+  FrontendRequest, PACKED_INITIAL_BASE, ProtocolFeature, VirtioFeature, featureMask, hasFeature, vringBase,
+} from '../../fakes/wire/index.js';
 import { GuestAllocator, MemfdGuestMemory } from '../../fakes/memory/index.js';
 import { PackedQueueDriver, type UsedOut } from '../../fakes/virtqueue/index.js';
-import { negotiate, sendMemoryTable } from '../../fakes/frontend/index.js';
+import { negotiate, sendMemoryTable, type FrontendSession } from '../../fakes/frontend/index.js';
 import type { CaseContext } from '../model.js';
 import { NET_HDR_LEN, PROBE_SEQ, frameDiff, frameSeq, testFrame } from './data-net-loop.js';
 import { mismatch, type CheckResult } from './ring-verdict.js';
@@ -23,95 +26,165 @@ export interface PackedLoopOptions {
 }
 
 /** Base for a fresh packed ring: avail index 0 with wrap 1, used index 0 with wrap 1 (§3.3). */
-export const PACKED_FRESH_BASE = 0x8000_8000;
+export const PACKED_FRESH_BASE = vringBase.encodePackedBase(PACKED_INITIAL_BASE);
 const BUF = 2048;
 
-/** Loops frames through packed rings on pair 0 of a fresh session. */
-export async function packedLoop(ctx: CaseContext, o: PackedLoopOptions): Promise<CheckResult> {
-  const s = await ctx.openSession();
-  const neg = await negotiate(s, { features: featureMask(VirtioFeature.VERSION_1, VirtioFeature.RING_PACKED), protocolFeatures: featureMask(ProtocolFeature.REPLY_ACK) });
-  if (!hasFeature(neg.features, VirtioFeature.RING_PACKED)) return mismatch('RING_PACKED negotiated', 'not offered');
-  const mem = MemfdGuestMemory.create([{ guestPhysAddr: 0x1_0000_0000, size: 4 << 20 }], { name: 'vhostlab-packed' });
-  const fds: number[] = [];
-  try {
+/** One packed ring of the pair and the packet buffers behind it. */
+interface PackedRing {
+  readonly index: number;
+  readonly driver: PackedQueueDriver;
+  readonly bufBase: number;
+  readonly kickFd: number;
+  readonly callFd: number;
+  readonly idToBuf: Map<number, number>;
+  readonly free: number[];
+}
+
+/** Packed RX (ring 0) and TX (ring 1) of net pair 0 on one session, driven step by step. */
+export class PackedPair {
+  readonly rings: readonly PackedRing[];
+  #warm = false;
+  private readonly out: UsedOut = { id: 0, len: 0 };
+
+  private constructor(
+    readonly session: FrontendSession,
+    readonly mem: MemfdGuestMemory,
+    readonly queueSize: number,
+    private readonly fds: number[],
+  ) {
     const alloc = new GuestAllocator(mem);
     const allocFn = (size: number, align: number): number => alloc.allocZeroed(size, align);
-    const rings = [0, 1].map((index) => {
-      const driver = PackedQueueDriver.create(mem, allocFn, { size: o.queueSize });
-      const bufBase = alloc.alloc(o.queueSize * BUF, 4096);
+    this.rings = [0, 1].map((index) => {
+      const driver = PackedQueueDriver.create(mem, allocFn, { size: queueSize });
+      const bufBase = alloc.alloc(queueSize * BUF, 4096);
       const kickFd = eventfdCreate();
       const callFd = eventfdCreate();
       fds.push(kickFd, callFd);
-      return { index, driver, bufBase, kickFd, callFd, idToBuf: new Map<number, number>(), free: Array.from({ length: o.queueSize }, (_, b) => b) };
+      return { index, driver, bufBase, kickFd, callFd, idToBuf: new Map<number, number>(), free: Array.from({ length: queueSize }, (_, b) => b) };
     });
-    await sendMemoryTable(s, mem);
-    for (const r of rings) {
-      await s.setVringNum(r.index, o.queueSize);
-      await s.setVringBase(r.index, PACKED_FRESH_BASE);
+  }
+
+  /**
+   * Opens a session, negotiates RING_PACKED and sends the memory table. Returns a mismatch when
+   * the back-end does not offer RING_PACKED (the caller's `needs` normally prevents that).
+   */
+  static async open(ctx: CaseContext, queueSize: number): Promise<PackedPair | CheckResult> {
+    const s = await ctx.openSession();
+    const neg = await negotiate(s, { features: featureMask(VirtioFeature.VERSION_1, VirtioFeature.RING_PACKED), protocolFeatures: featureMask(ProtocolFeature.REPLY_ACK) });
+    if (!hasFeature(neg.features, VirtioFeature.RING_PACKED)) return mismatch('RING_PACKED negotiated', 'not offered');
+    const mem = MemfdGuestMemory.create([{ guestPhysAddr: 0x1_0000_0000, size: 4 << 20 }], { name: 'vhostlab-packed' });
+    const pair = new PackedPair(s, mem, queueSize, []);
+    try {
+      await sendMemoryTable(s, mem);
+    } catch (err) {
+      pair.close();
+      throw err;
+    }
+    return pair;
+  }
+
+  get rx(): PackedRing { return this.rings[0]; }
+  get tx(): PackedRing { return this.rings[1]; }
+
+  /** Sends NUM, BASE (`bases` per ring, default fresh), ADDR, KICK, CALL and ENABLE for both rings. */
+  async start(bases: ReadonlyMap<number, number> = new Map()): Promise<void> {
+    const s = this.session;
+    for (const r of this.rings) {
+      await s.setVringNum(r.index, this.queueSize);
+      await s.setVringBase(r.index, bases.get(r.index) ?? PACKED_FRESH_BASE);
       await s.setVringAddr({
         index: r.index, flags: 0,
-        descAddr: BigInt(mem.gpaToUser(r.driver.descAddr)),
-        availAddr: BigInt(mem.gpaToUser(r.driver.driverEventAddr)),
-        usedAddr: BigInt(mem.gpaToUser(r.driver.deviceEventAddr)),
+        descAddr: BigInt(this.mem.gpaToUser(r.driver.descAddr)),
+        availAddr: BigInt(this.mem.gpaToUser(r.driver.driverEventAddr)),
+        usedAddr: BigInt(this.mem.gpaToUser(r.driver.deviceEventAddr)),
         logGuestAddr: 0n,
       });
       await s.setVringFd(FrontendRequest.SET_VRING_KICK, r.index, r.kickFd);
       await s.setVringFd(FrontendRequest.SET_VRING_CALL, r.index, r.callFd);
       await s.setVringEnable(r.index, true);
     }
-    const [rx, tx] = rings;
-    const kick = (r: typeof rx): void => { r.driver.publish(); if (r.driver.needsKick()) eventfdWrite(r.kickFd); };
-    const postRx = (): void => {
-      let n = 0;
-      for (let b = rx.free.pop(); b !== undefined; b = rx.free.pop()) {
-        const id = rx.driver.addSingle(rx.bufBase + b * BUF, BUF, true);
-        if (id < 0) { rx.free.push(b); break; }
-        rx.idToBuf.set(id, b);
-        n++;
+    // A restarted ring still holds available buffers (posted RX) that were kicked before the
+    // stop: kick once, as QEMU does after restoring a ring (VU-MIG-016).
+    if (bases.size > 0) for (const r of this.rings) eventfdWrite(r.kickFd);
+  }
+
+  /** Stops both rings with GET_VRING_BASE (RX first, as QEMU does) and returns the values. */
+  async stop(): Promise<Map<number, number>> {
+    const bases = new Map<number, number>();
+    for (const r of this.rings) bases.set(r.index, (await this.session.getVringBase(r.index)) >>> 0);
+    return bases;
+  }
+
+  /** Pops whatever used descriptors are left on both rings and frees their buffers. */
+  drainUsed(): void {
+    for (const r of this.rings) {
+      while (r.driver.popUsedInto(this.out)) {
+        const b = r.idToBuf.get(this.out.id);
+        if (b !== undefined) { r.idToBuf.delete(this.out.id); r.free.push(b); }
       }
-      if (n > 0) kick(rx);
-    };
-    const out: UsedOut = { id: 0, len: 0 };
-    const reclaimTx = (): void => {
-      while (tx.driver.popUsedInto(out)) {
-        const b = tx.idToBuf.get(out.id);
-        if (b !== undefined) { tx.idToBuf.delete(out.id); tx.free.push(b); }
-      }
-    };
-    const send = (seq: number): Uint8Array | undefined => {
-      const b = tx.free.pop();
-      if (b === undefined) return undefined;
-      const f = testFrame(seq, o.size);
-      const bytes = mem.slice(tx.bufBase + b * BUF, NET_HDR_LEN + f.length);
-      bytes.fill(0, 0, NET_HDR_LEN);
-      bytes.set(f, NET_HDR_LEN);
-      const id = tx.driver.addSingle(tx.bufBase + b * BUF, NET_HDR_LEN + f.length, false);
-      if (id < 0) { tx.free.push(b); return undefined; }
-      tx.idToBuf.set(id, b);
-      return f;
-    };
+    }
+  }
+
+  private kick(r: PackedRing): void {
+    r.driver.publish();
+    if (r.driver.needsKick()) eventfdWrite(r.kickFd);
+  }
+
+  private postRx(): void {
+    const rx = this.rx;
+    let n = 0;
+    for (let b = rx.free.pop(); b !== undefined; b = rx.free.pop()) {
+      const id = rx.driver.addSingle(rx.bufBase + b * BUF, BUF, true);
+      if (id < 0) { rx.free.push(b); break; }
+      rx.idToBuf.set(id, b);
+      n++;
+    }
+    if (n > 0) this.kick(rx);
+  }
+
+  private send(seq: number, size: number): Uint8Array | undefined {
+    const tx = this.tx;
+    const b = tx.free.pop();
+    if (b === undefined) return undefined;
+    const f = testFrame(seq, size);
+    const bytes = this.mem.slice(tx.bufBase + b * BUF, NET_HDR_LEN + f.length);
+    bytes.fill(0, 0, NET_HDR_LEN);
+    bytes.set(f, NET_HDR_LEN);
+    const id = tx.driver.addSingle(tx.bufBase + b * BUF, NET_HDR_LEN + f.length, false);
+    if (id < 0) { tx.free.push(b); return undefined; }
+    tx.idToBuf.set(id, b);
+    return f;
+  }
+
+  /**
+   * Loops `count` frames of `size` bytes (sequence numbers from `firstSeq`), after probes until
+   * the first one comes back on a fresh pair; checks each comes back once and intact and that
+   * the drivers saw no violation. Leaves every TX chain returned when it succeeds.
+   */
+  async loop(ctx: CaseContext, count: number, size: number, firstSeq = 0): Promise<CheckResult> {
+    const { rx, tx, out, mem } = this;
     const sent = new Map<number, Uint8Array>();
     const got = new Set<number>();
     const problems: string[] = [];
-    let warm = false;
-    let next = 0;
+    let next = firstSeq;
+    const end = firstSeq + count;
     let deadline = Date.now() + ctx.waitMs;
-    postRx();
-    while (got.size < o.count && Date.now() < deadline && !ctx.signal.aborted) {
-      reclaimTx();
-      if (!warm) {
-        if (tx.driver.inFlight === 0 && send(PROBE_SEQ)) kick(tx);
+    this.postRx();
+    while ((got.size < count || tx.driver.inFlight > 0) && Date.now() < deadline && !ctx.signal.aborted) {
+      this.reclaimTx();
+      if (!this.#warm) {
+        if (tx.driver.inFlight === 0 && this.send(PROBE_SEQ, 64)) this.kick(tx);
       } else {
         let n = 0;
-        while (next < o.count && next - got.size < o.queueSize / 2) {
-          const f = send(next);
+        while (next < end && next - firstSeq - got.size < this.queueSize / 2) {
+          const f = this.send(next, size);
           if (!f) break;
           sent.set(next++, f);
           n++;
         }
-        if (n > 0) kick(tx);
+        if (n > 0) this.kick(tx);
       }
-      await sleep(warm ? 1 : 20);
+      await sleep(this.#warm ? 1 : 20);
       while (rx.driver.popUsedInto(out)) {
         const b = rx.idToBuf.get(out.id);
         if (b === undefined) { problems.push(`RX used id ${out.id} is not in flight`); continue; }
@@ -119,7 +192,7 @@ export async function packedLoop(ctx: CaseContext, o: PackedLoopOptions): Promis
         rx.free.push(b);
         const frame = mem.read(rx.bufBase + b * BUF + NET_HDR_LEN, Math.max(0, out.len - NET_HDR_LEN));
         const seq = frameSeq(frame);
-        if (seq === PROBE_SEQ) { warm = true; continue; }
+        if (seq === PROBE_SEQ) { this.#warm = true; continue; }
         if (seq === undefined || !sent.has(seq)) { problems.push(`RX id ${out.id} (len ${out.len}) holds no frame we sent`); continue; }
         if (got.has(seq)) { problems.push(`frame ${seq} came back twice`); continue; }
         got.add(seq);
@@ -127,19 +200,41 @@ export async function packedLoop(ctx: CaseContext, o: PackedLoopOptions): Promis
         const d = frameDiff(sent.get(seq)!, frame);
         if (d) problems.push(`frame ${seq}: ${d}`);
       }
-      postRx();
+      this.postRx();
       const v = [...rx.driver.tracker.violations, ...tx.driver.tracker.violations];
       if (v.length > 0) problems.push(`${v[0].rule}: ${v[0].detail}`);
       if (problems.length > 0) break;
     }
-    const what = `${o.count} frames of ${o.size} bytes loop intact through ${o.queueSize}-entry packed rings`;
+    const what = `${count} frames of ${size} bytes loop intact through ${this.queueSize}-entry packed rings`;
     if (problems.length > 0) return mismatch(what, problems.slice(0, 3).join('; '));
-    if (!warm) return mismatch(what, `no probe frame came back within ${ctx.waitMs} ms`);
-    if (got.size < o.count) return mismatch(what, `${got.size} of ${o.count} came back (sent ${next})`);
+    if (!this.#warm) return mismatch(what, `no probe frame came back within ${ctx.waitMs} ms`);
+    if (got.size < count) return mismatch(what, `${got.size} of ${count} came back (sent ${next - firstSeq})`);
+    if (tx.driver.inFlight > 0) return mismatch(`every TX chain is returned`, `${tx.driver.inFlight} TX chains still owned by the device`);
     return undefined;
-  } finally {
-    for (const fd of fds) closeFd(fd);
-    mem.close();
+  }
+
+  private reclaimTx(): void {
+    const tx = this.tx;
+    while (tx.driver.popUsedInto(this.out)) {
+      const b = tx.idToBuf.get(this.out.id);
+      if (b !== undefined) { tx.idToBuf.delete(this.out.id); tx.free.push(b); }
+    }
+  }
+
+  close(): void {
+    for (const fd of this.fds) closeFd(fd);
+    this.mem.close();
   }
 }
 
+/** Loops frames through packed rings on pair 0 of a fresh session. */
+export async function packedLoop(ctx: CaseContext, o: PackedLoopOptions): Promise<CheckResult> {
+  const pair = await PackedPair.open(ctx, o.queueSize);
+  if (!(pair instanceof PackedPair)) return pair;
+  try {
+    await pair.start();
+    return await pair.loop(ctx, o.count, o.size);
+  } finally {
+    pair.close();
+  }
+}

@@ -170,6 +170,15 @@ export class PackedQueueDriver {
     return this.size - this.idTop;
   }
 
+  /**
+   * Where the driver stands: the next slot it will fill (with its wrap counter) and the next slot
+   * it expects a used descriptor in (with the used wrap counter). Once every chain the device took
+   * is used, the latter is what GET_VRING_BASE must report for both halves (CHECKLIST §3.3).
+   */
+  position(): { nextAvail: number; availWrap: boolean; nextUsed: number; usedWrap: boolean } {
+    return { nextAvail: this.nextAvail, availWrap: this.availWrap, nextUsed: this.lastUsed, usedWrap: this.usedWrap };
+  }
+
   /** Fast path: adds a one-buffer chain; returns its id, or -1 when the ring is full. */
   addSingle(addr: number, len: number, writable: boolean): number {
     if (this.broken || this.free === 0 || this.idTop === 0) return -1;
