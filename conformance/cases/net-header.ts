@@ -5,7 +5,7 @@
  * header field the device never wrote shows up as the canary, not as a lucky zero.
  * @module
  */
-import { NET_HDR, NetFeature, featureMask, hasFeature } from '../../fakes/wire/index.js';
+import { NET_HDR, NetFeature, VirtioFeature, featureMask, hasFeature } from '../../fakes/wire/index.js';
 import type { ConformanceCase } from '../model.js';
 import { NET_HDR_LEN, PROBE_SEQ, frameDiff, frameSeq, sendFrames, testFrame } from '../verify/data-net-loop.js';
 import type { RingRig } from '../verify/ring-rig.js';
@@ -86,7 +86,7 @@ export const netHeaderCases: readonly ConformanceCase[] = Object.freeze([
     area: 'data-path', requirements: ['VU-NET-002', 'VU-NET-001'], level: 'MUST', role: 'backend', deviceTypes: NET,
     needs: { loopingNet: true },
     spec: { doc: 'virtio', anchor: 'Device Operation: Setting Up Receive Buffers', quote: 'If VIRTIO_NET_F_MRG_RXBUF is not negotiated, the device MUST set num_buffers to 1 and use a single buffer per packet; with VIRTIO_F_VERSION_1 the header is struct virtio_net_hdr including num_buffers (12 bytes).' },
-    description: 'Negotiates VERSION_1 without MRG_RXBUF, fills every RX buffer with 0xa5 before posting it and loops 16 frames of 64 bytes: each must land at byte 12 of one RX buffer, with used.len 12 + 64 and num_buffers (header bytes 10..11) equal to 1. Only the VERSION_1 half of VU-NET-001 is checked (the 10-byte legacy header is not).',
+    description: 'Negotiates VERSION_1 without MRG_RXBUF, fills every RX buffer with 0xa5 before posting it and loops 16 frames of 64 bytes: each must land at byte 12 of one RX buffer, with used.len 12 + 64 and num_buffers (header bytes 10..11) equal to 1. The legacy half of VU-NET-001 is the next case.',
     async run(ctx) {
       return withRig(ctx, {}, async (rig) => {
         if (hasFeature(rig.session.features, NetFeature.MRG_RXBUF)) return fail('MRG_RXBUF not acked', 'MRG_RXBUF was acked');
@@ -167,6 +167,67 @@ export const netHeaderCases: readonly ConformanceCase[] = Object.freeze([
         }
         if (problems.length > 0) return fail(`each ${size}-byte frame in num_buffers consecutive RX buffers of ${len} bytes, joined intact`, problems.slice(0, 3).join('; '));
         if (seen.size < frames.length) return fail(`${frames.length} frames come back`, `${seen.size} came back within ${ctx.waitMs} ms (${got.length} RX elements)`);
+        return pass();
+      });
+    },
+  },
+  // "The legacy driver only presented num_buffers in the struct virtio_net_hdr when
+  // VIRTIO_NET_F_MRG_RXBUF was negotiated; without that feature the structure was 2 bytes shorter."
+  {
+    id: 'backend/net-header/legacy-header-is-10-bytes',
+    title: 'Without VERSION_1 and MRG_RXBUF the net header is 10 bytes, on TX and on RX',
+    area: 'data-path', requirements: ['VU-NET-001'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    needs: { loopingNet: true },
+    spec: { doc: 'virtio', anchor: 'Device Operation: Legacy Interface', quote: 'Without VIRTIO_F_VERSION_1 and without VIRTIO_NET_F_MRG_RXBUF the header has no num_buffers field and is 10 bytes long.' },
+    description: 'Negotiates as a legacy driver (neither VERSION_1 nor MRG_RXBUF; little-endian, as this host is), sends 16 frames of 64 bytes behind a 10-byte header into canary-filled RX buffers: each must come back at byte 10 with used.len 10 + 64, the two bytes after the header holding frame data, not a num_buffers field.',
+    async run(ctx) {
+      return withRig(ctx, { version1: false }, async (rig) => {
+        const f = rig.session.features;
+        if (hasFeature(f, VirtioFeature.VERSION_1) || hasFeature(f, NetFeature.MRG_RXBUF)) return fail('neither VERSION_1 nor MRG_RXBUF acked', 'one of them was acked');
+        await rig.startAll();
+        const hdr = NET_HDR.SIZE_LEGACY;
+        const len = rig.bufferSize;
+        const sendLegacy = (frames: readonly Uint8Array[]): void => {
+          for (const fr of frames) {
+            const head = rig.addBuffer(TX, false, hdr + fr.length, (b) => { b.fill(0, 0, hdr); b.set(fr, hdr); });
+            if (head < 0) throw new Error('TX ring has no free buffer');
+          }
+          rig.publish(TX);
+        };
+        postCanaryRx(rig, len);
+        const frames = Array.from({ length: 16 }, (_, i) => testFrame(i, 64));
+        // Warm-up with probes in the legacy layout, then the counted frames.
+        let warm = false;
+        const deadline = Date.now() + ctx.waitMs;
+        while (!warm && Date.now() < deadline && !ctx.signal.aborted) {
+          rig.reclaim(TX);
+          if (rig.q(TX).freeBufs.length > 0) sendLegacy([testFrame(PROBE_SEQ, 64)]);
+          await waitUntil(() => rig.q(RX).driver.lastUsedIdx !== rig.usedIdx(RX), 100, ctx.signal);
+          warm = takeRx(rig, len).length > 0;
+        }
+        if (!warm) return fail('a probe frame behind a 10-byte header comes back', `none came back within ${ctx.waitMs} ms`);
+        await sleep(20, ctx.signal);
+        takeRx(rig, len);
+        rig.reclaim(TX);
+        sendLegacy(frames);
+        const got = await collectRx(rig, len, frames.length, ctx.waitMs, ctx.signal);
+        const problems: string[] = [];
+        const seen = new Set<number>();
+        for (const e of got) {
+          const at10 = frameSeq(e.bytes.subarray(hdr));
+          if (at10 === PROBE_SEQ) continue;
+          if (at10 === undefined || at10 >= frames.length) {
+            const at12 = frameSeq(e.bytes.subarray(NET_HDR.SIZE_V1));
+            problems.push(at12 !== undefined ? `frame ${at12} starts at byte 12 (a 12-byte header)` : `an RX element of used.len ${e.len} holds no frame we sent at byte ${hdr}`);
+            continue;
+          }
+          seen.add(at10);
+          if (e.len !== hdr + 64) problems.push(`frame ${at10}: used.len ${e.len} (want ${hdr + 64})`);
+          const d = frameDiff(frames[at10], e.bytes.subarray(hdr));
+          if (d) problems.push(`frame ${at10}: ${d}`);
+        }
+        if (problems.length > 0) return fail('each frame at byte 10 of its RX buffer, used.len 74', problems.slice(0, 3).join('; '));
+        if (seen.size < frames.length) return fail(`${frames.length} frames come back`, `${seen.size} came back within ${ctx.waitMs} ms`);
         return pass();
       });
     },

@@ -26,6 +26,8 @@ export interface RigOptions {
   rings?: readonly number[];
   /** Virtio features wanted besides VERSION_1 (bit 30 is added when offered). */
   features?: bigint;
+  /** false: do not ask for VERSION_1 (a legacy driver: 10-byte net header without MRG_RXBUF). */
+  version1?: boolean;
   /** false: negotiate without bit 30, as a legacy front-end (rings enabled at once; no protocol features). */
   protocolFeaturesBit?: boolean;
   /** Protocol features wanted (default REPLY_ACK; intersected with the offer). */
@@ -71,6 +73,9 @@ export interface RigQueue {
   readonly headToBuf: Map<number, number>;
 }
 
+/** Virtio features a rig asks for: VERSION_1 (unless `version1: false`) plus `features`. */
+const wantedFeatures = (o: RigOptions): bigint => (o.version1 === false ? 0n : featureMask(VirtioFeature.VERSION_1)) | (o.features ?? 0n);
+
 const DEFAULT_GPA = 0x1_0000_0000;
 const DEFAULT_SIZE = 4 << 20;
 
@@ -101,7 +106,7 @@ export class RingRig {
    */
   static async open(session: FrontendSession, options: RigOptions = {}): Promise<RingRig> {
     const negotiated = await negotiate(session, {
-      features: featureMask(VirtioFeature.VERSION_1) | (options.features ?? 0n),
+      features: wantedFeatures(options),
       protocolFeatures: options.protocolFeatures ?? featureMask(ProtocolFeature.REPLY_ACK),
       ...(options.protocolFeaturesBit !== undefined ? { protocolFeaturesBit: options.protocolFeaturesBit } : {}),
     });
@@ -270,7 +275,7 @@ export class RingRig {
   async reattach(session: FrontendSession, start: RingStart = {}, beforeRings?: (session: FrontendSession) => Promise<void>): Promise<Map<number, number>> {
     this.session = session;
     this.negotiated = await negotiate(session, {
-      features: featureMask(VirtioFeature.VERSION_1) | (this.options.features ?? 0n),
+      features: wantedFeatures(this.options),
       protocolFeatures: this.options.protocolFeatures ?? featureMask(ProtocolFeature.REPLY_ACK),
       ...(this.options.protocolFeaturesBit !== undefined ? { protocolFeaturesBit: this.options.protocolFeaturesBit } : {}),
     });
