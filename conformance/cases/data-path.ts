@@ -156,10 +156,10 @@ export const dataPathCases: readonly ConformanceCase[] = Object.freeze([
   {
     id: 'backend/data-path/in-order-used-order',
     title: 'With IN_ORDER, TX and RX buffers are used in the order they were made available',
-    area: 'data-path', requirements: ['VU-ORD-001'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    area: 'data-path', requirements: ['VU-ORD-001', 'VU-ORD-002'], level: 'MUST', role: 'backend', deviceTypes: NET,
     needs: { ...LOOP, features: [VirtioFeature.IN_ORDER] },
     spec: { doc: 'virtio', anchor: '2.7.9', quote: 'If VIRTIO_F_IN_ORDER has been negotiated, the device must use buffers in the same order in which they have been available.' },
-    description: 'Negotiates IN_ORDER on fresh rings (descriptors taken in ring order, never recycled), marks every used slot with a sentinel id, posts 64 RX buffers and 32 TX frames; once all 32 loop, every used element the device wrote must name the head made available in that position (sentinels are allowed: batched use).',
+    description: 'Negotiates IN_ORDER on fresh rings (descriptors taken in ring order, never recycled), marks every used slot with a sentinel id, posts 64 RX buffers and 32 TX frames; once all 32 loop, the used elements must cover the buffers in order, batch by batch: each written element names the head made available at its slot or, for a batch, the last head of the batch, whose other slots stay unwritten (VU-ORD-002).',
     async run(ctx) {
       return withRig(ctx, { features: featureMask(VirtioFeature.IN_ORDER) }, async (rig) => {
         const SENTINEL = 0xffffffff;
@@ -174,19 +174,28 @@ export const dataPathCases: readonly ConformanceCase[] = Object.freeze([
         if (!(await waitUntil(() => rig.usedIdx(TX) === n && rig.usedIdx(RX) === n, ctx.waitMs, ctx.signal))) {
           return fail(`${n} TX chains used and ${n} frames received`, `TX used.idx ${rig.usedIdx(TX)}, RX used.idx ${rig.usedIdx(RX)} after ${ctx.waitMs} ms`);
         }
+        // Batched use (VU-ORD-002): the element at the batch's first slot names the batch's last
+        // buffer, the slots after it up to that buffer stay unwritten. Walk batch by batch.
         for (const ring of [RX, TX]) {
           const order = heads.get(ring)!;
           const written: string[] = [];
-          for (let i = 0; i < n; i++) {
+          for (let i = 0; i < n;) {
             const id = rig.memory.readU32(usedElem(ring, i));
-            if (id === SENTINEL) continue;
-            written.push(`${i}:${id}`);
-            if (id !== order[i]) {
-              return fail(`used element ${i} of ring ${ring} names head ${order[i]}, the ${i}th made available (or is skipped)`, `it names head ${id}; written elements (slot:id) ${written.join(' ')}`);
+            if (id === SENTINEL) {
+              return fail(`used element ${i} of ring ${ring} is written: it starts a batch (the buffers before it are all accounted for)`, `it still holds the sentinel; written elements (slot:id) ${written.join(' ') || 'none'}`);
             }
-          }
-          if (rig.memory.readU32(usedElem(ring, n - 1)) === SENTINEL) {
-            return fail(`the used element of the last buffer of ring ${ring} (slot ${n - 1}) is written`, 'it still holds the sentinel');
+            written.push(`${i}:${id}`);
+            const last = order.indexOf(id, i);
+            if (last < 0) {
+              return fail(`used element ${i} of ring ${ring} names head ${order[i]} or, for a batch, a head made available after it`, `it names head ${id}; written elements (slot:id) ${written.join(' ')}`);
+            }
+            for (let k = i + 1; k <= last; k++) {
+              const skipped = rig.memory.readU32(usedElem(ring, k));
+              if (skipped !== SENTINEL) {
+                return fail(`a batch written at slot ${i} for buffers ${i}–${last} of ring ${ring} leaves slots ${i + 1}–${last} unwritten`, `slot ${k} names head ${skipped}; written elements (slot:id) ${written.join(' ')}`);
+              }
+            }
+            i = last + 1;
           }
         }
         return pass();
