@@ -12,6 +12,9 @@ import type { CaseContext, ConformanceCase, Verdict } from '../model.js';
 import {
   check, describeObservation, failAt, observeNext, replyU64, verdictOf, verifyAckZero, verifyRejected, verifyReply, type Check,
 } from '../verify/index.js';
+import { loopCheck } from '../verify/data-net-loop.js';
+import { withRig } from '../verify/ring-rig.js';
+import { fail, pass } from '../verify/ring-verdict.js';
 import { OneRing, negotiateDefault, requestAndObserve } from './support/session-setup.js';
 
 const RA = ProtocolFeature.REPLY_ACK;
@@ -229,6 +232,43 @@ const backendReqFdAcked: ConformanceCase = {
   },
 };
 
+/**
+ * RVMM 9756a7d: a back-end that locked up when its back-end channel failed. The front-end may
+ * close its end of the channel at any time (QEMU does when it tears the channel down); the
+ * device must go on serving the front-end socket and the rings.
+ */
+const backendChannelClosed: ConformanceCase = {
+  id: 'protocol-features/backend-req/closed-channel-tolerated',
+  title: 'After the front-end closes its end of the back-end channel, the device still answers and moves traffic',
+  area: 'protocol-features',
+  requirements: ['VU-BE-004'],
+  level: 'ROBUST',
+  role: 'backend',
+  deviceTypes: ['net'],
+  spec: { doc: 'vhost-user', anchor: 'Back-end communication', quote: 'Failures and a closed back-end channel must not make the back-end crash or stop serving the front-end.' },
+  description: 'Negotiates REPLY_ACK and BACKEND_REQ, sends SET_BACKEND_REQ_FD with one end of a socket pair and closes the other end at once; then sets up pair 0, loops 16 frames and asks GET_FEATURES: all must work.',
+  needs: { protocolFeatures: [RA, ProtocolFeature.BACKEND_REQ], loopingNet: true },
+  async run(ctx) {
+    return withRig(ctx, { protocolFeatures: featureMask(RA, ProtocolFeature.BACKEND_REQ) }, async (rig) => {
+      if (!hasFeature(rig.session.protocolFeatures, ProtocolFeature.BACKEND_REQ)) return fail('BACKEND_REQ negotiated', 'it was not acked');
+      const [ours, theirs] = socketPair();
+      try {
+        await rig.session.command(FrontendRequest.SET_BACKEND_REQ_FD, new Uint8Array(0), [theirs]);
+      } finally {
+        closeFd(theirs);
+        closeFd(ours);
+      }
+      await rig.startAll();
+      const bad = await loopCheck(rig, 0, { count: 16, size: 64, timeoutMs: ctx.waitMs, signal: ctx.signal });
+      if (bad) return fail(bad.expected.map((e) => `with the back-end channel closed: ${e}`), bad.actual);
+      await rig.session.getFeatures();
+      return pass();
+    });
+  },
+};
+
 /** Every protocol-feature case, in run order. */
-export const protocolFeatureCases: readonly ConformanceCase[] = [offeredWork, unackedOff, ackSweep, ...failureCases, setPfAcked, mqOffered, backendReqFdAcked];
+export const protocolFeatureCases: readonly ConformanceCase[] = [
+  offeredWork, unackedOff, ackSweep, ...failureCases, setPfAcked, mqOffered, backendReqFdAcked, backendChannelClosed,
+];
 
