@@ -6,11 +6,11 @@
  * @module
  */
 import { eventfdWrite } from '../../native/index.js';
-import { VirtioFeature, featureMask } from '../../fakes/wire/index.js';
+import { PACKED_DESC, PackedDescFlag, VirtioFeature, featureMask } from '../../fakes/wire/index.js';
 import type { ConformanceCase } from '../model.js';
 import { chainLoop } from '../verify/data-chain-loop.js';
 import { NET_HDR_LEN, loopCheck, postRx, sendFrames, testFrame, trackerCheck, warmUp } from '../verify/data-net-loop.js';
-import { packedLoop } from '../verify/data-packed-loop.js';
+import { PackedPair, packedLoop } from '../verify/data-packed-loop.js';
 import { withRig } from '../verify/ring-rig.js';
 import { fail, mismatch, pass, verdictOf } from '../verify/ring-verdict.js';
 import { sleep, waitUntil } from '../verify/ring-wait.js';
@@ -200,6 +200,48 @@ export const dataPathCases: readonly ConformanceCase[] = Object.freeze([
         }
         return pass();
       });
+    },
+  },
+  // virtio §2.8.1: a descriptor is available only when AVAIL equals the device's wrap counter
+  // and USED differs from it; AVAIL = USED = 1 on a fresh ring is the pattern of a used one.
+  {
+    id: 'backend/data-path/packed-used-pattern-not-available',
+    title: 'Packed rings: a descriptor with AVAIL = USED = 1 at the next slot is not taken as available',
+    area: 'data-path', requirements: ['VU-PK-002'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    needs: { ...LOOP, features: [VirtioFeature.RING_PACKED] },
+    spec: { doc: 'virtio', anchor: '2.8.1', quote: 'A descriptor is available when its AVAIL flag equals the driver wrap counter and its USED flag does not; the device must not use a descriptor it has not seen made available.' },
+    description: 'On fresh packed rings (wrap counters 1) posts RX buffers, then writes a complete TX frame into slot 0 with AVAIL and USED both set and kicks: through the quiet window nothing may come back on RX. Then slot 0 is published properly and 32 frames must loop from it (a device that took the bogus slot would wait at slot 1).',
+    async run(ctx) {
+      const pair = await PackedPair.open(ctx, 64);
+      if (!(pair instanceof PackedPair)) return verdictOf(pair);
+      try {
+        await pair.start();
+        pair.postRx();
+        const frame = testFrame(777, 64);
+        const buf = pair.bufAddr(1, 63);
+        const bytes = pair.mem.slice(buf, NET_HDR_LEN + frame.length);
+        bytes.fill(0, 0, NET_HDR_LEN);
+        bytes.set(frame, NET_HDR_LEN);
+        const slot = pair.tx.driver.descAddr;
+        pair.mem.writeU32(slot + PACKED_DESC.ADDR, buf);
+        pair.mem.writeU32(slot + PACKED_DESC.ADDR + 4, Math.floor(buf / 0x1_0000_0000));
+        pair.mem.writeU32(slot + PACKED_DESC.LEN, NET_HDR_LEN + frame.length);
+        pair.mem.writeU16(slot + PACKED_DESC.ID, 0);
+        pair.mem.writeU16(slot + PACKED_DESC.FLAGS, PackedDescFlag.AVAIL | PackedDescFlag.USED);
+        eventfdWrite(pair.tx.kickFd);
+        await sleep(ctx.quietMs, ctx.signal);
+        if (pair.rx.driver.hasUsed()) {
+          return fail('no RX descriptor used while TX slot 0 only carries the used pattern (AVAIL = USED = 1)', 'an RX descriptor was used: the device transmitted the frame in TX slot 0');
+        }
+        // Back to neither available nor used (our driver would read the pattern as a used slot),
+        // then the loop publishes slot 0 properly.
+        pair.mem.writeU16(slot + PACKED_DESC.FLAGS, 0);
+        const bad = await pair.loop(ctx, 32, 64);
+        if (bad) return fail(bad.expected.map((e) => `after TX slot 0 was published properly: ${e}`), bad.actual);
+        return pass();
+      } finally {
+        pair.close();
+      }
     },
   },
   // virtio §2.8: packed virtqueues, where RING_PACKED is offered.

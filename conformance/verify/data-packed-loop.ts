@@ -130,7 +130,8 @@ export class PackedPair {
     if (r.driver.needsKick()) eventfdWrite(r.kickFd);
   }
 
-  private postRx(): void {
+  /** Posts every free RX buffer (whole 2 KiB buffers) and kicks when the device asks. */
+  postRx(): void {
     const rx = this.rx;
     let n = 0;
     for (let b = rx.free.pop(); b !== undefined; b = rx.free.pop()) {
@@ -140,6 +141,11 @@ export class PackedPair {
       n++;
     }
     if (n > 0) this.kick(rx);
+  }
+
+  /** GPA of packet buffer `b` of ring `index`. */
+  bufAddr(index: number, b: number): number {
+    return this.rings[index].bufBase + b * BUF;
   }
 
   private send(seq: number, size: number): Uint8Array | undefined {
