@@ -9,7 +9,7 @@ import { eventfdWrite } from '../../native/index.js';
 import { PACKED_DESC, PackedDescFlag, VirtioFeature, featureMask } from '../../fakes/wire/index.js';
 import type { ConformanceCase } from '../model.js';
 import { chainLoop } from '../verify/data-chain-loop.js';
-import { NET_HDR_LEN, loopCheck, postRx, sendFrames, testFrame, trackerCheck, warmUp } from '../verify/data-net-loop.js';
+import { NET_HDR_LEN, frameSeq, loopCheck, postRx, sendFrames, testFrame, trackerCheck, warmUp } from '../verify/data-net-loop.js';
 import { PackedPair, packedLoop } from '../verify/data-packed-loop.js';
 import { withRig } from '../verify/ring-rig.js';
 import { fail, mismatch, pass, verdictOf } from '../verify/ring-verdict.js';
@@ -239,6 +239,40 @@ export const dataPathCases: readonly ConformanceCase[] = Object.freeze([
         const bad = await pair.loop(ctx, 32, 64);
         if (bad) return fail(bad.expected.map((e) => `after TX slot 0 was published properly: ${e}`), bad.actual);
         return pass();
+      } finally {
+        pair.close();
+      }
+    },
+  },
+  // virtio §2.8.6, §2.8.18: the driver makes a chain available by storing its head's flags
+  // last; the device must not start on the chain's other descriptors before that.
+  {
+    id: 'backend/data-path/packed-chain-waits-for-head',
+    title: 'Packed rings: a chain whose tail is flagged available but whose head is not yet is left alone',
+    area: 'data-path', requirements: ['VU-PK-006'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    needs: { ...LOOP, features: [VirtioFeature.RING_PACKED] },
+    spec: { doc: 'virtio', anchor: '2.8.6', quote: 'The driver makes a chain available by writing the head descriptor\'s flags last; the device must not use the chain before the head is made available.' },
+    description: 'Loops frames through fresh packed rings, then adds a TX frame as a two-descriptor chain whose tail flags are stored and head flags withheld, and kicks: through the quiet window the frame must not come back and the chain must stay unused. Then the head is published and kicked: the frame must come back, and 16 more loop.',
+    async run(ctx) {
+      const pair = await PackedPair.open(ctx, 64);
+      if (!(pair instanceof PackedPair)) return verdictOf(pair);
+      try {
+        await pair.start();
+        const warm = await pair.loop(ctx, 8, 64);
+        if (warm) return fail(warm.expected, `precondition: ${warm.actual}`);
+        const frame = testFrame(777, 64);
+        pair.addTxChain(frame);
+        eventfdWrite(pair.tx.kickFd);
+        await sleep(ctx.quietMs, ctx.signal);
+        if (pair.tx.driver.hasUsed() || pair.popRx().some((r) => frameSeq(r.frame) === 777)) {
+          return fail('the chain is not used while its head is not available', 'the device used it (or sent its frame) before the head flags were stored');
+        }
+        pair.tx.driver.publish();
+        eventfdWrite(pair.tx.kickFd);
+        const back = await waitUntil(() => pair.popRx().some((r) => frameSeq(r.frame) === 777), ctx.waitMs, ctx.signal);
+        if (!back) return fail('the chain is used once its head is published and kicked', `frame 777 did not come back within ${ctx.waitMs} ms`);
+        const after = await pair.loop(ctx, 16, 64, 100);
+        return after ? fail(after.expected.map((e) => `after the chain: ${e}`), after.actual) : pass();
       } finally {
         pair.close();
       }

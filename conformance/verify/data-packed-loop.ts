@@ -125,6 +125,39 @@ export class PackedPair {
     }
   }
 
+  /** Pops the RX used descriptors there are, returning each frame (after the header), and re-posts. */
+  popRx(): { len: number; frame: Uint8Array }[] {
+    const rx = this.rx;
+    const got: { len: number; frame: Uint8Array }[] = [];
+    while (rx.driver.popUsedInto(this.out)) {
+      const b = rx.idToBuf.get(this.out.id);
+      if (b === undefined) continue;
+      rx.idToBuf.delete(this.out.id);
+      rx.free.push(b);
+      got.push({ len: this.out.len, frame: this.mem.read(rx.bufBase + b * BUF + NET_HDR_LEN, Math.max(0, this.out.len - NET_HDR_LEN)) });
+    }
+    if (got.length > 0) this.postRx();
+    return got;
+  }
+
+  /**
+   * Adds `frame` on TX as a two-descriptor chain (header, then frame) without publishing it: the
+   * tail's flags are stored at once, the head's only by {@link PackedQueueDriver.publish}.
+   */
+  addTxChain(frame: Uint8Array): number {
+    const tx = this.tx;
+    const b = tx.free.pop();
+    if (b === undefined) throw new Error('TX ring has no free buffer');
+    const addr = tx.bufBase + b * BUF;
+    const bytes = this.mem.slice(addr, NET_HDR_LEN + frame.length);
+    bytes.fill(0, 0, NET_HDR_LEN);
+    bytes.set(frame, NET_HDR_LEN);
+    const id = tx.driver.addChain([{ addr, len: NET_HDR_LEN, write: false }, { addr: addr + NET_HDR_LEN, len: frame.length, write: false }]);
+    if (id < 0) { tx.free.push(b); throw new Error('TX ring has no room for a chain'); }
+    tx.idToBuf.set(id, b);
+    return id;
+  }
+
   private kick(r: PackedRing): void {
     r.driver.publish();
     if (r.driver.needsKick()) eventfdWrite(r.kickFd);
