@@ -278,6 +278,28 @@ export const dataPathCases: readonly ConformanceCase[] = Object.freeze([
       }
     },
   },
+  // virtio §2.8.6: "the device only writes out a single used descriptor for the whole chain"
+  // and then skips as many slots as the chain had.
+  {
+    id: 'backend/data-path/packed-chains-mixed-lengths',
+    title: 'Packed rings: each chain gets one used descriptor at its first slot, and the next one follows the whole chain',
+    area: 'data-path', requirements: ['VU-PK-005'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    needs: { ...LOOP, features: [VirtioFeature.RING_PACKED] },
+    spec: { doc: 'virtio', anchor: '2.8.6', quote: 'For a descriptor chain the device writes one used descriptor, with the buffer id, and skips forward by the number of descriptors in the chain.' },
+    description: 'Loops 300 frames through 64-entry packed rings, each TX frame as a chain of 1 to 4 descriptors in a repeating pattern (header, then the frame in pieces), so chains straddle the ring\'s end: the driver reads each used descriptor at its chain\'s first slot, so every frame must come back once and intact with no used id out of place.',
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const pair = await PackedPair.open(ctx, 64);
+      if (!(pair instanceof PackedPair)) return verdictOf(pair);
+      try {
+        await pair.start();
+        const parts = [1, 3, 2, 4, 2, 1, 4, 3];
+        return verdictOf(await pair.loop(ctx, 300, 200, 0, (seq) => parts[seq % parts.length]));
+      } finally {
+        pair.close();
+      }
+    },
+  },
   // virtio §2.8: packed virtqueues, where RING_PACKED is offered.
   {
     id: 'backend/data-path/packed-ring',

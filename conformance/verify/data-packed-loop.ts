@@ -181,15 +181,27 @@ export class PackedPair {
     return this.rings[index].bufBase + b * BUF;
   }
 
-  private send(seq: number, size: number): Uint8Array | undefined {
+  /**
+   * Queues a frame on TX: one descriptor, or with `parts` ≥ 2 a chain of the 12-byte header and
+   * the frame cut into `parts - 1` pieces (virtio §2.8.6). Not published.
+   */
+  private send(seq: number, size: number, parts = 1): Uint8Array | undefined {
     const tx = this.tx;
     const b = tx.free.pop();
     if (b === undefined) return undefined;
     const f = testFrame(seq, size);
-    const bytes = this.mem.slice(tx.bufBase + b * BUF, NET_HDR_LEN + f.length);
+    const addr = tx.bufBase + b * BUF;
+    const bytes = this.mem.slice(addr, NET_HDR_LEN + f.length);
     bytes.fill(0, 0, NET_HDR_LEN);
     bytes.set(f, NET_HDR_LEN);
-    const id = tx.driver.addSingle(tx.bufBase + b * BUF, NET_HDR_LEN + f.length, false);
+    let id: number;
+    if (parts <= 1) id = tx.driver.addSingle(addr, NET_HDR_LEN + f.length, false);
+    else {
+      const pieces: { addr: number; len: number; write: boolean }[] = [{ addr, len: NET_HDR_LEN, write: false }];
+      const cut = Math.ceil(f.length / (parts - 1));
+      for (let at = 0; at < f.length; at += cut) pieces.push({ addr: addr + NET_HDR_LEN + at, len: Math.min(cut, f.length - at), write: false });
+      id = tx.driver.addChain(pieces);
+    }
     if (id < 0) { tx.free.push(b); return undefined; }
     tx.idToBuf.set(id, b);
     return f;
@@ -198,9 +210,10 @@ export class PackedPair {
   /**
    * Loops `count` frames of `size` bytes (sequence numbers from `firstSeq`), after probes until
    * the first one comes back on a fresh pair; checks each comes back once and intact and that
-   * the drivers saw no violation. Leaves every TX chain returned when it succeeds.
+   * the drivers saw no violation. `partsOf` says how many descriptors each frame's TX chain has.
+   * Leaves every TX chain returned when it succeeds.
    */
-  async loop(ctx: CaseContext, count: number, size: number, firstSeq = 0): Promise<CheckResult> {
+  async loop(ctx: CaseContext, count: number, size: number, firstSeq = 0, partsOf: (seq: number) => number = () => 1): Promise<CheckResult> {
     const { rx, tx, out, mem } = this;
     const sent = new Map<number, Uint8Array>();
     const got = new Set<number>();
@@ -216,7 +229,7 @@ export class PackedPair {
       } else {
         let n = 0;
         while (next < end && next - firstSeq - got.size < this.queueSize / 2) {
-          const f = this.send(next, size);
+          const f = this.send(next, size, partsOf(next));
           if (!f) break;
           sent.set(next++, f);
           n++;
