@@ -13,7 +13,7 @@ import { NET_HDR_LEN, frameSeq, loopCheck, postRx, sendFrames, testFrame, tracke
 import { PackedPair, packedLoop } from '../verify/data-packed-loop.js';
 import { withRig } from '../verify/ring-rig.js';
 import { fail, mismatch, pass, verdictOf } from '../verify/ring-verdict.js';
-import { sleep, waitUntil } from '../verify/ring-wait.js';
+import { sleep, takeSignals, waitSignals, waitUntil } from '../verify/ring-wait.js';
 
 const RX = 0;
 const TX = 1;
@@ -295,6 +295,45 @@ export const dataPathCases: readonly ConformanceCase[] = Object.freeze([
         await pair.start();
         const parts = [1, 3, 2, 4, 2, 1, 4, 3];
         return verdictOf(await pair.loop(ctx, 300, 200, 0, (seq) => parts[seq % parts.length]));
+      } finally {
+        pair.close();
+      }
+    },
+  },
+  // virtio §2.8.10: the driver event suppression structure, flags ENABLE (0) and DISABLE (1);
+  // the device reads it and never writes it.
+  {
+    id: 'backend/data-path/packed-driver-event-flags',
+    title: 'Packed rings: with the driver event flags at DISABLE no call signal, at ENABLE signals, and the driver area is never written',
+    area: 'data-path', requirements: ['VU-PK-009'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    needs: { ...LOOP, features: [VirtioFeature.RING_PACKED] },
+    spec: { doc: 'virtio', anchor: '2.8.10', quote: 'The driver event suppression structure is written by the driver and read by the device: flags 1 (disable) means the device must not send used-buffer notifications, flags 0 (enable) that it does.' },
+    description: 'Loops frames through packed rings; sets both driver event structures to DISABLE and loops 32 frames: no call-fd signal on either ring and both structures unchanged; then sets TX\'s to ENABLE and loops 8 frames: TX\'s call fd must be signalled. The descriptor-specific mode (EVENT_IDX) is not checked here.',
+    async run(ctx) {
+      const pair = await PackedPair.open(ctx, 64);
+      if (!(pair instanceof PackedPair)) return verdictOf(pair);
+      try {
+        await pair.start();
+        const warm = await pair.loop(ctx, 8, 64);
+        if (warm) return fail(warm.expected, `precondition: ${warm.actual}`);
+        for (const r of pair.rings) r.driver.setInterrupts(false);
+        await sleep(20, ctx.signal);
+        for (const r of pair.rings) takeSignals(r.callFd);
+        const areas = pair.rings.map((r) => pair.mem.read(r.driver.driverEventAddr, 4));
+        const off = await pair.loop(ctx, 32, 64, 100);
+        if (off) return fail(off.expected.map((e) => `with events disabled: ${e}`), off.actual);
+        await sleep(ctx.quietMs, ctx.signal);
+        for (const r of pair.rings) {
+          const n = takeSignals(r.callFd);
+          if (n > 0) return fail(`no call-fd signal on ring ${r.index} while its driver event flags are DISABLE`, `${n} signal(s) over 32 frames`);
+          const now = pair.mem.read(r.driver.driverEventAddr, 4);
+          if (!now.every((v, i) => v === areas[r.index][i])) return fail(`ring ${r.index}'s driver event structure is left as the driver wrote it`, `it changed from ${[...areas[r.index]].join(',')} to ${[...now].join(',')}`);
+        }
+        pair.tx.driver.setInterrupts(true);
+        const on = await pair.loop(ctx, 8, 64, 200);
+        if (on) return fail(on.expected.map((e) => `with TX events enabled: ${e}`), on.actual);
+        const signals = await waitSignals(pair.tx.callFd, ctx.waitMs);
+        return signals > 0 ? pass() : fail('a call-fd signal on TX after its driver event flags went back to ENABLE', `none within ${ctx.waitMs} ms of 8 TX completions`);
       } finally {
         pair.close();
       }
