@@ -6,13 +6,13 @@
  * one is offered.
  * @module
  */
-import { closeFd } from '../../native/index.js';
+import { closeFd, eventfdWrite } from '../../native/index.js';
 import { FrontendRequest, ProtocolFeature, featureMask, inflight, inflightRegionMinSize } from '../../fakes/wire/index.js';
 import type { ConformanceCase } from '../model.js';
-import { loopCheck, sendFrames, testFrame, trackerCheck } from '../verify/data-net-loop.js';
+import { NET_HDR_LEN, frameSeq, loopCheck, postRx, sendFrames, testFrame, trackerCheck } from '../verify/data-net-loop.js';
 import { withRig } from '../verify/ring-rig.js';
 import { fail, mismatch, pass, verdictOf } from '../verify/ring-verdict.js';
-import { waitUntil } from '../verify/ring-wait.js';
+import { sleep, waitUntil } from '../verify/ring-wait.js';
 import { negotiate } from '../../fakes/frontend/index.js';
 import { VirtioFeature } from '../../fakes/wire/index.js';
 
@@ -52,6 +52,67 @@ export const reconnectCases: readonly ConformanceCase[] = Object.freeze([
         if (!back) return fail(`all ${n} TX chains come back after the restart (from used.idx ${usedAtRestart})`, `${rig.q(TX).driver.inFlight} still in flight; TX used.idx ${rig.usedIdx(TX)} of avail.idx ${rig.q(TX).driver.availIdx}`);
         const again = await loopCheck(rig, 0, { count: 64, size: 64, firstSeq: 5000, timeoutMs: ctx.waitMs, signal: ctx.signal });
         return verdictOf(again && mismatch(again.expected.map((e) => `after the restart: ${e}`), again.actual), trackerCheck(rig));
+      });
+    },
+  },
+  // "Migrating back-end state": the destination starts the rings from the source's bases while
+  // they hold buffers the guest made available (and kicked) on the source; the front-end writes
+  // each kick fd once, and that must be enough.
+  {
+    id: 'backend/reconnect/restored-rings-with-pending-buffers',
+    title: 'Rings restored on a new session with buffers already available are processed after one kick',
+    area: 'reconnect', requirements: ['VU-MIG-016'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    needs: { loopingNet: true },
+    spec: { doc: 'vhost-user', anchor: 'Migrating back-end state', quote: 'On the destination the rings are started with the bases from the source; buffers the driver made available before are processed once the front-end kicks, which it may do itself because the guest already kicked on the source.' },
+    description: 'Loops frames, stops both rings with GET_VRING_BASE (the source stopping), makes 8 TX frames and every free RX buffer available, closes the connection; a new session (the destination: no state) negotiates, sends the memory table and starts both rings at the returned bases, then each kick fd is written once: the 8 TX chains must be returned with no further TX kick, and 8 new frames must land in the RX buffers posted before the restore, with no further RX kick.',
+    async run(ctx) {
+      return withRig(ctx, {}, async (rig) => {
+        await rig.startAll();
+        const warm = await loopCheck(rig, 0, { count: 8, size: 64, timeoutMs: ctx.waitMs, signal: ctx.signal });
+        if (warm) return fail(warm.expected, `precondition: ${warm.actual}`);
+        const rxBase = await rig.session.getVringBase(RX);
+        const txBase = await rig.session.getVringBase(TX);
+        if (rxBase !== rig.usedIdx(RX) || txBase !== rig.usedIdx(TX)) {
+          return fail('GET_VRING_BASE equals used.idx on a quiet pair', `RX base ${rxBase} used ${rig.usedIdx(RX)}, TX base ${txBase} used ${rig.usedIdx(TX)}`);
+        }
+        rig.reclaim(TX);
+        rig.reclaim(RX);
+        postRx(rig, RX);
+        const frames = Array.from({ length: 8 }, (_, i) => testFrame(300 + i, 64));
+        sendFrames(rig, TX, frames, false);
+        rig.q(TX).driver.publish();
+        rig.session.close();
+        // The old session must be gone before the new one starts (one front-end at a time).
+        await sleep(ctx.quietMs, ctx.signal);
+        const bases = await rig.reattach(await ctx.openSession());
+        if (bases.get(RX) !== rxBase || bases.get(TX) !== txBase) {
+          return fail('the restored bases are the ones the source returned', `RX ${bases.get(RX)} (source ${rxBase}), TX ${bases.get(TX)} (source ${txBase})`);
+        }
+        eventfdWrite(rig.q(RX).kickFd);
+        eventfdWrite(rig.q(TX).kickFd);
+        // TX: the 8 chains must be returned with no further kick (looped, or discarded while the
+        // ring was started but not yet enabled, which "Ring states" allows).
+        const txBack = await waitUntil(() => { rig.reclaim(TX); return rig.q(TX).driver.inFlight === 0; }, ctx.waitMs, ctx.signal);
+        if (!txBack) {
+          return fail(`the ${frames.length} TX chains made available before the restore are returned after one kick`, `${rig.q(TX).driver.inFlight} still owned by the device after ${ctx.waitMs} ms (TX used.idx ${rig.usedIdx(TX)})`);
+        }
+        // RX: new frames must land in the buffers posted before the restore (no RX kick again).
+        const more = Array.from({ length: 8 }, (_, i) => testFrame(400 + i, 64));
+        sendFrames(rig, TX, more);
+        const got = new Set<number>();
+        await waitUntil(() => {
+          for (const e of rig.reclaim(RX)) {
+            if (e.buf === undefined) continue;
+            const seq = frameSeq(rig.bufBytes(RX, e.buf).slice(NET_HDR_LEN, Math.max(NET_HDR_LEN, e.len)));
+            if (seq !== undefined && seq >= 400 && seq < 408) got.add(seq);
+          }
+          rig.reclaim(TX);
+          return got.size === more.length;
+        }, ctx.waitMs, ctx.signal);
+        if (got.size < more.length) {
+          return fail(`${more.length} frames land in the RX buffers made available before the restore`, `${got.size} came back within ${ctx.waitMs} ms (RX used.idx ${rig.usedIdx(RX)})`);
+        }
+        return verdictOf(trackerCheck(rig));
       });
     },
   },

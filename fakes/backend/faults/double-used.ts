@@ -18,7 +18,7 @@ export const doubleUsed: FaultDefinition = {
     // Every case that moves traffic checks that each head comes back once.
     'backend/memory/translation-offset-and-qva', 'backend/memory/table-replaced-while-running', 'backend/ring-states/',
     'backend/vring-fd/kick-nofd-means-polling', 'backend/data-path/', 'backend/lifetimes/', 'backend/notifications/',
-    'backend/reconnect/restart-resumes-from-used-index',
+    'backend/reconnect/restart-resumes-from-used-index', 'backend/reconnect/restored-rings-with-pending-buffers',
   ],
   // A full run takes minutes (every traffic case waits for frames that come back twice).
   selfTestOnly: [

@@ -16,7 +16,7 @@ export const loseRingStateOnReconnect: FaultDefinition = {
     'backend/ring-states/restart-resumes-from-base', 'backend/ring-states/get-vring-base-after-in-flight-completed',
     'backend/ring-states/packed-base-mid-wrap',
     // Restarts pair 0 from its bases after SET_FEATURES without MQ.
-    'backend/multiqueue/mq-dropped-after-pairs-set-up',
+    'backend/multiqueue/mq-dropped-after-pairs-set-up', 'backend/reconnect/restored-rings-with-pending-buffers',
     'backend/notifications/event-idx-reset-on-restart',
     'backend/reconnect/restart-resumes-from-used-index', 'backend/reconnect/inflight-resubmits-after-restart',
     'backend/reconnect/inflight-repairs-unrecorded-batch', 'backend/reconnect/inflight-new-area-discards-stale-state',

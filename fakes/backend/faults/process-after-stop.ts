@@ -11,7 +11,11 @@ export const processAfterStop: FaultDefinition = {
   name: 'process-after-stop',
   summary: 'keeps processing a ring after answering GET_VRING_BASE',
   violates: ['VU-RING-003', 'VU-RING-016'],
-  caughtBy: ['backend/ring-states/get-vring-base-stops-ring', 'backend/lifetimes/no-access-after-get-vring-base'],
+  caughtBy: [
+    'backend/ring-states/get-vring-base-stops-ring', 'backend/lifetimes/no-access-after-get-vring-base',
+    // Frames made available after the stop are used by the old session: used.idx moves past the base.
+    'backend/reconnect/restored-rings-with-pending-buffers',
+  ],
   create: () => ({
     post(message, result, state) {
       if (message.request !== FrontendRequest.GET_VRING_BASE || result.kind !== 'reply') return undefined;

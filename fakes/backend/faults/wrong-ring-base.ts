@@ -13,7 +13,8 @@ export const wrongRingBase: FaultDefinition = {
   violates: ['VU-RING-004', 'VU-RING-008'],
   caughtBy: ['backend/ring-states/get-vring-base-index-and-wrap', 'backend/ring-states/restart-resumes-from-base',
     // A base one ahead of the last used chain looks like a chain still in flight (VU-RING-005).
-    'backend/ring-states/get-vring-base-after-in-flight-completed', 'backend/ring-states/packed-base-mid-wrap'],
+    'backend/ring-states/get-vring-base-after-in-flight-completed', 'backend/ring-states/packed-base-mid-wrap',
+    'backend/reconnect/restored-rings-with-pending-buffers'],
   create: () => ({
     reply(frame, request, state) {
       if (request.request !== FrontendRequest.GET_VRING_BASE || frame.size !== payloads.vringState.SIZE) return undefined;
