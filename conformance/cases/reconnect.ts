@@ -9,7 +9,7 @@
 import { closeFd, eventfdWrite } from '../../native/index.js';
 import { FrontendRequest, ProtocolFeature, featureMask, inflight, inflightRegionMinSize } from '../../fakes/wire/index.js';
 import type { ConformanceCase } from '../model.js';
-import { NET_HDR_LEN, frameSeq, loopCheck, postRx, sendFrames, testFrame, trackerCheck } from '../verify/data-net-loop.js';
+import { awaitFramesNoRepost, loopCheck, postRx, sendFrames, testFrame, trackerCheck } from '../verify/data-net-loop.js';
 import { withRig } from '../verify/ring-rig.js';
 import { fail, mismatch, pass, verdictOf } from '../verify/ring-verdict.js';
 import { sleep, waitUntil } from '../verify/ring-wait.js';
@@ -99,18 +99,10 @@ export const reconnectCases: readonly ConformanceCase[] = Object.freeze([
         // RX: new frames must land in the buffers posted before the restore (no RX kick again).
         const more = Array.from({ length: 8 }, (_, i) => testFrame(400 + i, 64));
         sendFrames(rig, TX, more);
-        const got = new Set<number>();
-        await waitUntil(() => {
-          for (const e of rig.reclaim(RX)) {
-            if (e.buf === undefined) continue;
-            const seq = frameSeq(rig.bufBytes(RX, e.buf).slice(NET_HDR_LEN, Math.max(NET_HDR_LEN, e.len)));
-            if (seq !== undefined && seq >= 400 && seq < 408) got.add(seq);
-          }
-          rig.reclaim(TX);
-          return got.size === more.length;
-        }, ctx.waitMs, ctx.signal);
-        if (got.size < more.length) {
-          return fail(`${more.length} frames land in the RX buffers made available before the restore`, `${got.size} came back within ${ctx.waitMs} ms (RX used.idx ${rig.usedIdx(RX)})`);
+        const { back, problems } = await awaitFramesNoRepost(rig, RX, TX, new Map(more.map((f, i) => [400 + i, f])), ctx.waitMs, ctx.signal);
+        if (problems.length > 0) return fail('each frame back once, intact', problems.slice(0, 3).join('; '));
+        if (back < more.length) {
+          return fail(`${more.length} frames land in the RX buffers made available before the restore`, `${back} came back within ${ctx.waitMs} ms (RX used.idx ${rig.usedIdx(RX)})`);
         }
         return verdictOf(trackerCheck(rig));
       });

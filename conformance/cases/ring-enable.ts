@@ -7,7 +7,7 @@
 import { eventfdWrite } from '../../native/index.js';
 import { VHOST_USER_F_PROTOCOL_FEATURES, hasFeature } from '../../fakes/wire/index.js';
 import type { ConformanceCase } from '../model.js';
-import { NET_HDR_LEN, PROBE_SEQ, frameDiff, frameSeq, loopCheck, postRx, sendFrames, testFrame } from '../verify/data-net-loop.js';
+import { PROBE_SEQ, awaitFramesNoRepost, loopCheck, postRx, sendFrames, testFrame } from '../verify/data-net-loop.js';
 import { withRig } from '../verify/ring-rig.js';
 import { fail, pass } from '../verify/ring-verdict.js';
 import { sleep, waitUntil } from '../verify/ring-wait.js';
@@ -90,29 +90,11 @@ export const ringEnableCases: readonly ConformanceCase[] = Object.freeze([
         }
         const frames = Array.from({ length: 8 }, (_, i) => testFrame(i, 64));
         sendFrames(rig, TX, frames);
-        const got = new Map<number, Uint8Array>();
-        const problems: string[] = [];
-        // Used elements are read without re-posting (that could kick RX): the 8 frames fit the
-        // buffers posted before the enable.
-        await waitUntil(() => {
-          for (const e of rig.reclaim(RX)) {
-            if (e.buf === undefined) continue;
-            const f = rig.bufBytes(RX, e.buf).slice(NET_HDR_LEN, Math.max(NET_HDR_LEN, e.len));
-            const seq = frameSeq(f);
-            if (seq === undefined || seq >= frames.length) continue;
-            if (got.has(seq)) problems.push(`frame ${seq} came back twice`);
-            got.set(seq, f);
-          }
-          rig.reclaim(TX);
-          return got.size === frames.length;
-        }, ctx.waitMs, ctx.signal);
-        for (const [seq, f] of got) {
-          const d = frameDiff(frames[seq], f);
-          if (d) problems.push(`frame ${seq}: ${d}`);
-        }
+        // The 8 frames fit the RX buffers posted before the enable: none is re-posted.
+        const { back, problems } = await awaitFramesNoRepost(rig, RX, TX, new Map(frames.map((f, i) => [i, f])), ctx.waitMs, ctx.signal);
         if (problems.length > 0) return fail('each frame back once, intact', problems.slice(0, 3).join('; '));
-        if (got.size < frames.length) {
-          return fail(`${frames.length} frames land in the RX buffers kicked before SET_VRING_ENABLE, with no further RX kick`, `${got.size} came back within ${ctx.waitMs} ms (TX used.idx ${rig.usedIdx(TX)}, RX used.idx ${rig.usedIdx(RX)})`);
+        if (back < frames.length) {
+          return fail(`${frames.length} frames land in the RX buffers kicked before SET_VRING_ENABLE, with no further RX kick`, `${back} came back within ${ctx.waitMs} ms (TX used.idx ${rig.usedIdx(TX)}, RX used.idx ${rig.usedIdx(RX)})`);
         }
         return pass();
       });

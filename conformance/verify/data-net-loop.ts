@@ -89,6 +89,35 @@ export function drainRx(rig: RingRig, rx: number): Received[] {
 }
 
 /**
+ * Waits until every frame of `sent` (sequence number → frame) came back on RX ring `rx`, reading
+ * used elements without re-posting RX buffers (re-posting could kick): for cases that must show
+ * the device used buffers posted earlier with no kick since. TX ring `tx` is reclaimed as it goes.
+ * Returns how many came back and the problems seen (a repeat, a damaged frame).
+ */
+export async function awaitFramesNoRepost(
+  rig: RingRig, rx: number, tx: number, sent: ReadonlyMap<number, Uint8Array>, timeoutMs: number, signal?: AbortSignal,
+): Promise<{ back: number; problems: string[] }> {
+  const got = new Set<number>();
+  const problems: string[] = [];
+  await waitUntil(() => {
+    for (const e of rig.reclaim(rx)) {
+      if (e.buf === undefined) continue;
+      const f = rig.bufBytes(rx, e.buf).slice(NET_HDR_LEN, Math.max(NET_HDR_LEN, e.len));
+      const seq = frameSeq(f);
+      const s = seq === undefined ? undefined : sent.get(seq);
+      if (seq === undefined || s === undefined) continue;
+      if (got.has(seq)) problems.push(`frame ${seq} came back twice`);
+      got.add(seq);
+      const d = frameDiff(s, f);
+      if (d) problems.push(`frame ${seq}: ${d}`);
+    }
+    rig.reclaim(tx);
+    return got.size === sent.size;
+  }, timeoutMs, signal);
+  return { back: got.size, problems };
+}
+
+/**
  * Sends probe frames on `pair` until one comes back (a back-end may accept the rings before it
  * forwards). Returns false when none did within `timeoutMs`.
  */
