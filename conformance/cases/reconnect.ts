@@ -9,7 +9,7 @@
 import { closeFd, eventfdWrite } from '../../native/index.js';
 import { FrontendRequest, ProtocolFeature, featureMask, inflight, inflightRegionMinSize } from '../../fakes/wire/index.js';
 import type { ConformanceCase } from '../model.js';
-import { awaitFramesNoRepost, loopCheck, postRx, sendFrames, testFrame, trackerCheck } from '../verify/data-net-loop.js';
+import { awaitFramesNoRepost, loopCheck, warmUpNoRepost, postRx, sendFrames, testFrame, trackerCheck } from '../verify/data-net-loop.js';
 import { withRig } from '../verify/ring-rig.js';
 import { fail, mismatch, pass, verdictOf } from '../verify/ring-verdict.js';
 import { sleep, waitUntil } from '../verify/ring-wait.js';
@@ -97,6 +97,9 @@ export const reconnectCases: readonly ConformanceCase[] = Object.freeze([
           return fail(`the ${frames.length} TX chains made available before the restore are returned after one kick`, `${rig.q(TX).driver.inFlight} still owned by the device after ${ctx.waitMs} ms (TX used.idx ${rig.usedIdx(TX)})`);
         }
         // RX: new frames must land in the buffers posted before the restore (no RX kick again).
+        if (!(await warmUpNoRepost(rig, RX, TX, ctx.waitMs, ctx.signal))) {
+          return fail('probe frames land in the RX buffers made available before the restore', `none of up to 32 came back within ${ctx.waitMs} ms (RX used.idx ${rig.usedIdx(RX)})`);
+        }
         const more = Array.from({ length: 8 }, (_, i) => testFrame(400 + i, 64));
         sendFrames(rig, TX, more);
         const { back, problems } = await awaitFramesNoRepost(rig, RX, TX, new Map(more.map((f, i) => [400 + i, f])), ctx.waitMs, ctx.signal);

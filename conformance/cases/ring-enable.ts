@@ -7,7 +7,7 @@
 import { eventfdWrite } from '../../native/index.js';
 import { VHOST_USER_F_PROTOCOL_FEATURES, hasFeature } from '../../fakes/wire/index.js';
 import type { ConformanceCase } from '../model.js';
-import { PROBE_SEQ, awaitFramesNoRepost, loopCheck, postRx, sendFrames, testFrame } from '../verify/data-net-loop.js';
+import { PROBE_SEQ, awaitFramesNoRepost, loopCheck, warmUpNoRepost, postRx, sendFrames, testFrame } from '../verify/data-net-loop.js';
 import { withRig } from '../verify/ring-rig.js';
 import { fail, pass } from '../verify/ring-verdict.js';
 import { sleep, waitUntil } from '../verify/ring-wait.js';
@@ -72,7 +72,7 @@ export const ringEnableCases: readonly ConformanceCase[] = Object.freeze([
     area: 'ring-lifecycle', requirements: ['VU-RECON-012'], level: 'MUST', role: 'backend', deviceTypes: NET,
     needs: { features: [VHOST_USER_F_PROTOCOL_FEATURES], loopingNet: true },
     spec: { doc: 'vhost-user', anchor: 'Ring states', quote: 'A ring in the disabled state can be enabled by sending VHOST_USER_SET_VRING_ENABLE with parameter 1; buffers made available and notified before that are then processed.' },
-    description: 'Negotiates bit 30 and starts pair 0 without SET_VRING_ENABLE; posts every RX buffer and 8 TX frames and writes both kick fds once; then enables both rings. The RX ring is never kicked again and the TX ring not until all 8 TX chains are back (discarded or looped): that must happen within the wait bound. Then 8 new frames on TX must land in the RX buffers posted before the enable.',
+    description: 'Negotiates bit 30 and starts pair 0 without SET_VRING_ENABLE; posts every RX buffer and 8 TX frames and writes both kick fds once; then enables both rings. The RX ring is never kicked again and the TX ring not until all 8 TX chains are back (discarded or looped): that must happen within the wait bound. Then probe frames (at most 32, for a back-end whose forwarding comes up late) and 8 new frames on TX must land in the RX buffers posted before the enable.',
     async run(ctx) {
       return withRig(ctx, {}, async (rig) => {
         await rig.startAll({ enable: false });
@@ -88,9 +88,12 @@ export const ringEnableCases: readonly ConformanceCase[] = Object.freeze([
         if (!txBack) {
           return fail('the 8 TX chains kicked before SET_VRING_ENABLE are returned after it, with no further TX kick', `${rig.q(TX).driver.inFlight} still owned by the device after ${ctx.waitMs} ms (TX used.idx ${rig.usedIdx(TX)})`);
         }
+        // Every RX buffer was posted before the enable and none is re-posted (that could kick RX).
+        if (!(await warmUpNoRepost(rig, RX, TX, ctx.waitMs, ctx.signal))) {
+          return fail('probe frames sent on TX land in the RX buffers kicked before SET_VRING_ENABLE, with no further RX kick', `none of up to 32 came back within ${ctx.waitMs} ms (TX used.idx ${rig.usedIdx(TX)}, RX used.idx ${rig.usedIdx(RX)})`);
+        }
         const frames = Array.from({ length: 8 }, (_, i) => testFrame(i, 64));
         sendFrames(rig, TX, frames);
-        // The 8 frames fit the RX buffers posted before the enable: none is re-posted.
         const { back, problems } = await awaitFramesNoRepost(rig, RX, TX, new Map(frames.map((f, i) => [i, f])), ctx.waitMs, ctx.signal);
         if (problems.length > 0) return fail('each frame back once, intact', problems.slice(0, 3).join('; '));
         if (back < frames.length) {

@@ -118,6 +118,22 @@ export async function awaitFramesNoRepost(
 }
 
 /**
+ * Like {@link warmUp}, but without re-posting RX buffers (so without RX kicks): sends one probe
+ * frame on TX at a time, at most `maxProbes`, until one lands in an RX buffer already posted. A
+ * back-end may take TX before its forwarding path is up (DPDK's port comes up after the device).
+ */
+export async function warmUpNoRepost(rig: RingRig, rx: number, tx: number, timeoutMs: number, signal?: AbortSignal, maxProbes = 32): Promise<boolean> {
+  const probe = testFrame(PROBE_SEQ, 64);
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < maxProbes && Date.now() < deadline && !signal?.aborted; i++) {
+    rig.reclaim(tx);
+    if (rig.q(tx).freeBufs.length > 0) sendFrames(rig, tx, [probe]);
+    if ((await awaitFramesNoRepost(rig, rx, tx, new Map([[PROBE_SEQ, probe]]), Math.min(150, Math.max(1, deadline - Date.now())), signal)).back > 0) return true;
+  }
+  return false;
+}
+
+/**
  * Sends probe frames on `pair` until one comes back (a back-end may accept the rings before it
  * forwards). Returns false when none did within `timeoutMs`.
  */
