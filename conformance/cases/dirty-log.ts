@@ -32,7 +32,7 @@ async function logSession(ctx: CaseContext): Promise<FrontendSession> {
 }
 
 /** The reply to a SET_LOG_BASE the back-end accepted: flags 0x5, request 6, a body of 0 or 16 bytes (D3). */
-function verifyLogReply(o: Observation): Check {
+export function verifyLogReply(o: Observation): Check {
   const r = verifyReply(o, SET_LOG_BASE);
   const expected = [`a reply to ${NAME} with flags 0x${REPLY_FLAGS.toString(16)} and a body of 0 bytes ("reply payload: N/A") or the echoed ${log.SIZE}-byte log (CHECKLIST D3)`];
   if (!r.ok) return check(false, expected, r.actual);
@@ -40,7 +40,7 @@ function verifyLogReply(o: Observation): Check {
 }
 
 /** Sends SET_LOG_BASE for `area` (or a raw geometry over `fd`) and observes the answer. */
-function sendLogBase(ctx: CaseContext, s: FrontendSession, value: log.Log, fd: number, needReply = false): Promise<Observation> {
+export function sendLogBase(ctx: CaseContext, s: FrontendSession, value: log.Log, fd: number, needReply = false): Promise<Observation> {
   return requestAndObserve(ctx, s, SET_LOG_BASE, log.encode(value), { needReply, fds: [fd] });
 }
 

@@ -22,6 +22,7 @@ import { inflightCases } from './inflight.js';
 import { inflightRobustnessCases } from './inflight-robustness.js';
 import { robustnessCases } from './robustness.js';
 import { dirtyLogCases } from './dirty-log.js';
+import { dirtyLogTrafficCases } from './dirty-log-traffic.js';
 import { ringEnableCases } from './ring-enable.js';
 import { deviceStateCases } from './device-state.js';
 import { netHeaderCases } from './net-header.js';
@@ -48,5 +49,6 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   ...inflightRobustnessCases,
   ...robustnessCases,
   ...dirtyLogCases,
+  ...dirtyLogTrafficCases,
   ...deviceStateCases,
 ]);

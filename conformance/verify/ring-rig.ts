@@ -12,7 +12,7 @@
 import { closeFd, eventfdCreate, eventfdWrite } from '../../native/index.js';
 import {
   FrontendRequest, ProtocolFeature, VHOST_USER_F_PROTOCOL_FEATURES, VirtioFeature, featureMask, hasFeature,
-  memoryTable,
+  memoryTable, type VringAddr,
 } from '../../fakes/wire/index.js';
 import { GuestAllocator, MemfdGuestMemory, type GuestRegionSpec } from '../../fakes/memory/index.js';
 import { SplitQueueDriver } from '../../fakes/virtqueue/index.js';
@@ -138,21 +138,29 @@ export class RingRig {
   async configureRing(index: number, start: RingStart = {}): Promise<void> {
     const q = this.q(index);
     const s = this.session;
-    const { descAddr, availAddr, usedAddr } = q.driver.layout;
     await s.setVringNum(index, start.num ?? this.queueSize);
     await s.setVringBase(index, start.base ?? 0);
-    await s.setVringAddr({
-      index, flags: 0,
-      descAddr: BigInt(this.memory.gpaToUser(descAddr)),
-      usedAddr: BigInt(this.memory.gpaToUser(usedAddr)),
-      availAddr: BigInt(this.memory.gpaToUser(availAddr)),
-      logGuestAddr: BigInt(usedAddr),
-    });
+    await s.setVringAddr(this.ringAddr(index));
     const kick = start.kick ?? 'fd';
     if (kick !== 'skip') await s.setVringFd(FrontendRequest.SET_VRING_KICK, index, kick === 'fd' ? q.kickFd : undefined);
     const call = start.call ?? 'fd';
     if (call !== 'skip') await s.setVringFd(FrontendRequest.SET_VRING_CALL, index, call === 'fd' ? q.callFd : undefined);
     if ((start.enable ?? true) && this.ringsStartDisabled) await s.setVringEnable(index, true);
+  }
+
+  /**
+   * The SET_VRING_ADDR body of ring `index`: ring addresses as QVAs, `flags` (VHOST_VRING_F_LOG to
+   * log used-ring writes) and `logGuestAddr` (default the used ring's GPA, as QEMU sends it).
+   */
+  ringAddr(index: number, flags = 0, logGuestAddr?: number): VringAddr {
+    const { descAddr, availAddr, usedAddr } = this.q(index).driver.layout;
+    return {
+      index, flags,
+      descAddr: BigInt(this.memory.gpaToUser(descAddr)),
+      usedAddr: BigInt(this.memory.gpaToUser(usedAddr)),
+      availAddr: BigInt(this.memory.gpaToUser(availAddr)),
+      logGuestAddr: BigInt(logGuestAddr ?? usedAddr),
+    };
   }
 
   /** Configures every ring of the rig with the same options. */
