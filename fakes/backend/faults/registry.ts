@@ -13,6 +13,10 @@ import { hangOnOversize } from './hang-on-oversize.js';
 import { ignoreDisable } from './ignore-disable.js';
 import { ignoreInflight } from './ignore-inflight.js';
 import { leakFds } from './leak-fds.js';
+import { logAllOnlyAtStart } from './log-all-only-at-start.js';
+import { logAssignsBytes } from './log-assigns-bytes.js';
+import { logFlagOnlyAtStart } from './log-flag-only-at-start.js';
+import { logWritesPastEnd } from './log-writes-past-end.js';
 import { loseRingStateOnReconnect } from './lose-ring-state-on-reconnect.js';
 import { nackEverything } from './nack-everything.js';
 import { noReconnect } from './no-reconnect.js';
@@ -27,6 +31,7 @@ import { wrongRingBase } from './wrong-ring-base.js';
 export const FAULTS: readonly FaultDefinition[] = [
   ackUnofferedFeatures, dropReplyAck, nackEverything, wrongReplyFlags, hangOnOversize, leakFds,
   wrongRingBase, processAfterStop, ignoreDisable, staleMemoryTable, loseRingStateOnReconnect,
+  logAllOnlyAtStart, logFlagOnlyAtStart, logAssignsBytes, logWritesPastEnd,
   ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, crashOnUnknownRegion, noReconnect,
 ];
 
