@@ -11,6 +11,7 @@ import { protocolFeatureCases } from './protocol-features.js';
 import { framingCases } from './framing.js';
 import { memoryTableCases } from './memory-table.js';
 import { ringStateCases } from './ring-states.js';
+import { suspendedDeviceCases } from './suspended-device.js';
 import { vringFdFlagCases } from './vring-fd-flag.js';
 import { multiqueueCases } from './multiqueue.js';
 import { dataPathCases } from './data-path.js';
@@ -36,6 +37,7 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   // Further sections (memory, ring lifecycle, data path, reconnect, robustness…) go below, one line each.
   ...memoryTableCases,
   ...ringStateCases,
+  ...suspendedDeviceCases,
   ...ringEnableCases,
   ...vringFdFlagCases,
   ...multiqueueCases,

@@ -19,6 +19,7 @@ export const doubleUsed: FaultDefinition = {
     'backend/memory/translation-offset-and-qva', 'backend/memory/table-replaced-while-running', 'backend/ring-states/',
     'backend/vring-fd/kick-nofd-means-polling', 'backend/data-path/', 'backend/lifetimes/', 'backend/notifications/',
     'backend/reconnect/restart-resumes-from-used-index', 'backend/reconnect/restored-rings-with-pending-buffers',
+    'backend/migration/log-all-switched-on-under-traffic', 'backend/migration/used-ring-logged-at-log-guest-addr',
   ],
   // A full run takes minutes (every traffic case waits for frames that come back twice).
   selfTestOnly: [

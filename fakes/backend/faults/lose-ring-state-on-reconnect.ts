@@ -17,6 +17,8 @@ export const loseRingStateOnReconnect: FaultDefinition = {
     'backend/ring-states/packed-base-mid-wrap',
     // Restarts pair 0 from its bases after SET_FEATURES without MQ.
     'backend/multiqueue/mq-dropped-after-pairs-set-up', 'backend/reconnect/restored-rings-with-pending-buffers',
+    // SET_FEATURES | LOG_ALL under running rings restarts them from their bases (FEAT-005).
+    'backend/migration/log-all-switched-on-under-traffic', 'backend/migration/used-ring-logged-at-log-guest-addr',
     'backend/notifications/event-idx-reset-on-restart',
     'backend/reconnect/restart-resumes-from-used-index', 'backend/reconnect/inflight-resubmits-after-restart',
     'backend/reconnect/inflight-repairs-unrecorded-batch', 'backend/reconnect/inflight-new-area-discards-stale-state',

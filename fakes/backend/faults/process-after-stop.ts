@@ -13,6 +13,7 @@ export const processAfterStop: FaultDefinition = {
   violates: ['VU-RING-003', 'VU-RING-016'],
   caughtBy: [
     'backend/ring-states/get-vring-base-stops-ring', 'backend/lifetimes/no-access-after-get-vring-base',
+    'backend/ring-states/suspended-device-is-quiet',
     // Frames made available after the stop are used by the old session: used.idx moves past the base.
     'backend/reconnect/restored-rings-with-pending-buffers',
   ],
