@@ -5,12 +5,14 @@
  * @module
  */
 import { sendMemoryTable } from '../../fakes/frontend/index.js';
-import { DeviceStatus, FrontendRequest, ProtocolFeature, featureMask, payloads, u64 } from '../../fakes/wire/index.js';
+import type { FrontendSession } from '../../fakes/frontend/index.js';
+import { DeviceStatus, FrontendRequest, ProtocolFeature, READ_ONLY_CONFIG_FIELD, featureMask, payloads, u64 } from '../../fakes/wire/index.js';
 import type { ConformanceCase } from '../model.js';
 import { check, describeObservation, failAt, verdictOf, verifyReply } from '../verify/index.js';
 import { loopCheck, postRx, sendFrames, testFrame, PROBE_SEQ } from '../verify/data-net-loop.js';
 import { withRig } from '../verify/ring-rig.js';
-import { fail, pass } from '../verify/ring-verdict.js';
+import { describeOutcome, expectRefused, sendForAck } from '../verify/ring-outcome.js';
+import { fail, pass, skip } from '../verify/ring-verdict.js';
 import { sleep } from '../verify/ring-wait.js';
 import { negotiateDefault, requestAndObserve } from './support/session-setup.js';
 
@@ -137,5 +139,63 @@ const resetThenSetup: ConformanceCase = {
   },
 };
 
+/**
+ * ID 25: SET_CONFIG writes "the device configuration space"; the driver may write only the
+ * fields its device type marks writable, and the flags value 1 (migration) is how a front-end
+ * restores the rest. A plain write (flags 0) to a read-only field must be refused and leave it
+ * as it was (VU-CFG-003).
+ */
+const configReadOnly: ConformanceCase = {
+  id: 'backend/device-state/set-config-read-only-field-refused',
+  title: 'SET_CONFIG with flags 0 to a read-only config field is refused and the field keeps its value',
+  area: 'device-state',
+  requirements: ['VU-CFG-003'],
+  level: 'MUST',
+  role: 'backend',
+  deviceTypes: ['net', 'blk', 'gpu', 'fs'],
+  needs: { protocolFeatures: [ProtocolFeature.CONFIG, ProtocolFeature.REPLY_ACK] },
+  spec: { doc: 'vhost-user', anchor: 'VHOST_USER_SET_CONFIG', quote: 'Set the device configuration space; a write the device does not allow (a read-only field, flags 0 rather than 1 for migration) is refused.' },
+  description: 'Reads one read-only field with GET_CONFIG (net max_virtqueue_pairs, blk capacity, gpu num_scanouts, fs num_request_queues), writes its complement with SET_CONFIG flags 0 and NEED_REPLY: the ack must be non-zero (or the connection closed), and GET_CONFIG (on a fresh session if needed) must return the old value.',
+  async run(ctx) {
+    const field = READ_ONLY_CONFIG_FIELD[ctx.peer.deviceType];
+    if (field === undefined) return skip(`no read-only config field known for device type ${ctx.peer.deviceType}`);
+    const open = async (): Promise<FrontendSession> => {
+      const s = await ctx.openSession();
+      await negotiateDefault(s, ctx.peer, ctx.peer.protocolFeatures & featureMask(ProtocolFeature.CONFIG, ProtocolFeature.REPLY_ACK));
+      return s;
+    };
+    const read = async (s: FrontendSession): Promise<Uint8Array | string> => {
+      const body = payloads.config.encode({ offset: field.offset, size: field.size, flags: 0, data: new Uint8Array(field.size) });
+      const o = await requestAndObserve(ctx, s, FrontendRequest.GET_CONFIG, body);
+      if (!verifyReply(o, FrontendRequest.GET_CONFIG, 12 + field.size).ok || o.kind !== 'reply') return describeObservation(o);
+      return payloads.config.decode(o.body).data;
+    };
+    const where = `${field.name} (offset ${field.offset}, ${field.size} bytes)`;
+    let s = await open();
+    try {
+      const before = await read(s);
+      if (typeof before === 'string') return skip(`GET_CONFIG of ${where} is not answered with data: ${before}`);
+      const data = before.map((b) => b ^ 0xff);
+      const body = payloads.config.encode({ offset: field.offset, size: field.size, flags: 0, data });
+      const outcome = await sendForAck(s, FrontendRequest.SET_CONFIG, body);
+      // A back-end that drops the connection after the write (libvhost-user's vu_panic) is read
+      // back on a fresh session.
+      let after = outcome.kind === 'ack' ? await read(s) : 'the connection is gone';
+      if (typeof after === 'string') {
+        s.close();
+        s = await open();
+        after = await read(s);
+      }
+      ctx.note(`${where}: [${[...before].join(',')}]; SET_CONFIG of its complement: ${describeOutcome(outcome)}; read back: ${typeof after === 'string' ? after : `[${[...after].join(',')}]`}`);
+      if (typeof after === 'string') return fail(`GET_CONFIG of ${where} still answered after the refused write`, after);
+      if (!bytesEqual(after, before)) return fail(`${where} keeps its value [${[...before].join(',')}] after SET_CONFIG flags 0 tried to change it`, `it reads [${[...after].join(',')}]`);
+      const refused = expectRefused(`of read-only ${where} with flags 0`, FrontendRequest.SET_CONFIG, outcome);
+      return refused ? fail(refused.expected, refused.actual) : pass();
+    } finally {
+      s.close();
+    }
+  },
+};
+
 /** The device-state cases, in run order. */
-export const deviceStateCases: readonly ConformanceCase[] = Object.freeze([statusReadBack, configEcho, resetThenSetup]);
+export const deviceStateCases: readonly ConformanceCase[] = Object.freeze([statusReadBack, configEcho, configReadOnly, resetThenSetup]);

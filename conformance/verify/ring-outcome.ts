@@ -46,7 +46,7 @@ export function describeOutcome(o: AckOutcome): string {
 /** The request was refused: a non-zero ack or a closed connection. */
 export function expectRefused(what: string, request: number, o: AckOutcome): CheckResult {
   if ((o.kind === 'ack' && o.status !== 0n) || o.kind === 'closed') return undefined;
-  return mismatch([`${requestName(request)} ${what}: a non-zero REPLY_ACK`, 'or the connection closed'], describeOutcome(o));
+  return mismatch([`${requestName(request)} ${what}: a non-zero REPLY_ACK`, 'the connection closed'], describeOutcome(o));
 }
 
 /** The request was accepted with ack 0. */

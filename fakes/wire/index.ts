@@ -16,3 +16,4 @@ export * from './ring-layout.js';
 export * from './inflight-layout.js';
 export * from './packed-vring-base.js';
 export { HOST_LITTLE_ENDIAN } from './byte-order.js';
+export * from './config-fields.js';

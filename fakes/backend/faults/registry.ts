@@ -4,6 +4,7 @@
  * @module
  */
 import { composeHooks, type BackendHooks } from '../hooks.js';
+import { ackRefusedConfig } from './ack-refused-config.js';
 import { ackUnofferedFeatures } from './ack-unoffered-features.js';
 import { crashOnUnknownRegion } from './crash-on-unknown-region.js';
 import { doubleUsed } from './double-used.js';
@@ -29,7 +30,7 @@ import { wrongRingBase } from './wrong-ring-base.js';
 
 /** Every fault, in listing order (control plane first, then data path, then sessions). */
 export const FAULTS: readonly FaultDefinition[] = [
-  ackUnofferedFeatures, dropReplyAck, nackEverything, wrongReplyFlags, hangOnOversize, leakFds,
+  ackUnofferedFeatures, ackRefusedConfig, dropReplyAck, nackEverything, wrongReplyFlags, hangOnOversize, leakFds,
   wrongRingBase, processAfterStop, ignoreDisable, staleMemoryTable, loseRingStateOnReconnect,
   logAllOnlyAtStart, logFlagOnlyAtStart, logAssignsBytes, logWritesPastEnd,
   ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, crashOnUnknownRegion, noReconnect,
