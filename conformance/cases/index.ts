@@ -23,6 +23,7 @@ import { inflightCases } from './inflight.js';
 import { inflightRobustnessCases } from './inflight-robustness.js';
 import { robustnessCases } from './robustness.js';
 import { dirtyLogCases } from './dirty-log.js';
+import { iotlbCases } from './iotlb.js';
 import { dirtyLogTrafficCases } from './dirty-log-traffic.js';
 import { ringEnableCases } from './ring-enable.js';
 import { deviceStateCases } from './device-state.js';
@@ -52,5 +53,6 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   ...robustnessCases,
   ...dirtyLogCases,
   ...dirtyLogTrafficCases,
+  ...iotlbCases,
   ...deviceStateCases,
 ]);

@@ -5,9 +5,10 @@
  * this at migration: after the last GET_VRING_BASE it copies guest RAM for the final time.
  * @module
  */
-import { closeFd, eventfdWrite, recvMsgSync, socketPair } from '../../native/index.js';
-import { FrontendRequest, ProtocolFeature, featureMask, hasFeature } from '../../fakes/wire/index.js';
+import { eventfdWrite } from '../../native/index.js';
+import { Direction, ProtocolFeature, featureMask, hasFeature, requestName } from '../../fakes/wire/index.js';
 import type { ConformanceCase } from '../model.js';
+import { BackendChannel } from '../verify/backend-channel.js';
 import { loopCheck, postRx, sendFrames, testFrame } from '../verify/data-net-loop.js';
 import { withRig, type RingRig } from '../verify/ring-rig.js';
 import { fail, pass } from '../verify/ring-verdict.js';
@@ -32,19 +33,6 @@ function firstChange(rig: RingRig, before: readonly Uint8Array[]): string | unde
   return undefined;
 }
 
-/** Whether anything waits on the back-end channel: a description of it, or undefined. */
-function channelTraffic(fd: number | undefined): string | undefined {
-  if (fd === undefined) return undefined;
-  try {
-    const got = recvMsgSync(fd, 4096, 8, 0);
-    for (const f of got.fds) closeFd(f);
-    // 0 bytes is end of file: the back-end closed its end, which sends nothing.
-    return got.data.byteLength === 0 ? undefined : `${got.data.byteLength} bytes (request ${new DataView(got.data.buffer).getUint32(0, true)}) on the back-end channel`;
-  } catch {
-    return undefined; // nothing within 0 ms
-  }
-}
-
 /** The suspended-device cases. */
 export const suspendedDeviceCases: readonly ConformanceCase[] = Object.freeze([
   {
@@ -57,19 +45,14 @@ export const suspendedDeviceCases: readonly ConformanceCase[] = Object.freeze([
     async run(ctx) {
       const protocolFeatures = featureMask(ProtocolFeature.REPLY_ACK, ProtocolFeature.BACKEND_REQ);
       return withRig(ctx, { protocolFeatures }, async (rig) => {
-        let ours: number | undefined;
-        let theirs: number | undefined;
+        const channel = hasFeature(rig.session.protocolFeatures, ProtocolFeature.BACKEND_REQ) ? await BackendChannel.attach(rig.session) : undefined;
         try {
-          if (hasFeature(rig.session.protocolFeatures, ProtocolFeature.BACKEND_REQ)) {
-            [ours, theirs] = socketPair();
-            await rig.session.command(FrontendRequest.SET_BACKEND_REQ_FD, new Uint8Array(0), [theirs]);
-          }
           await rig.startAll();
           const warm = await loopCheck(rig, 0, { count: 8, size: 64, timeoutMs: ctx.waitMs, signal: ctx.signal });
           if (warm) return fail(warm.expected, `precondition: ${warm.actual}`);
           for (const ring of [RX, TX]) await rig.session.getVringBase(ring);
           // What the channel carried while the rings ran does not count.
-          while (channelTraffic(ours) !== undefined) { /* drain */ }
+          await channel?.drain();
           const used = [RX, TX].map((r) => rig.usedIdx(r));
           for (const r of [RX, TX]) takeSignals(rig.q(r).callFd);
           postRx(rig, RX);
@@ -87,17 +70,16 @@ export const suspendedDeviceCases: readonly ConformanceCase[] = Object.freeze([
             const calls = takeSignals(rig.q(r).callFd);
             if (calls !== 0) return fail(`no call-fd signal for ring ${r} ${suspended}`, `${calls} signal(s)`);
           }
-          const sent = channelTraffic(ours);
-          if (sent !== undefined) return fail(`no back-end channel message ${suspended}`, sent);
+          const sent = (await channel?.drain()) ?? [];
+          if (sent.length > 0) return fail(`no back-end channel message ${suspended}`, `${sent.length} message(s), the first ${requestName(sent[0]!.request, Direction.BACKEND_TO_FRONTEND)}`);
           try {
             await rig.session.getFeatures();
           } catch (err) {
             return fail('GET_FEATURES is still answered while the device is suspended', (err as Error).message);
           }
-          return pass(ours === undefined ? 'no back-end channel (BACKEND_REQ not offered)' : undefined);
+          return pass(channel === undefined ? 'no back-end channel (BACKEND_REQ not offered)' : undefined);
         } finally {
-          if (ours !== undefined) closeFd(ours);
-          if (theirs !== undefined) closeFd(theirs);
+          channel?.close();
         }
       });
     },

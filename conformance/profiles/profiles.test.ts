@@ -10,7 +10,7 @@ const dir = fileURLToPath(new URL('.', import.meta.url));
 describe('shipped profiles', () => {
   const names = readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
   it('include the seven required peers', () => {
-    expect(names.sort()).toEqual(['dpdk-testpmd', 'dpdk-testpmd-client', 'qemu-storage-daemon-blk', 'reference', 'reference-client', 'vhost-user-gpu', 'virtiofsd']);
+    expect(names.sort()).toEqual(['dpdk-testpmd', 'dpdk-testpmd-client', 'dpdk-testpmd-iommu', 'qemu-storage-daemon-blk', 'reference', 'reference-client', 'vhost-user-gpu', 'virtiofsd']);
   });
   it.each(names)('%s loads, and its expectation list names only real cases', (name) => {
     const p = loadProfile(name);

@@ -42,6 +42,12 @@ export interface RigOptions {
   checkReadable?: boolean;
   /** Bytes per packet buffer (default 2048). */
   bufferSize?: number;
+  /**
+   * Ring addresses are IOVAs (VIRTIO_F_ACCESS_PLATFORM, which the caller puts in `features`):
+   * the rig uses IOVA = GPA, so descriptors need no rewriting and the IOTLB entries a case sends
+   * decide what the back-end may reach.
+   */
+  iommu?: boolean;
 }
 
 /** How one ring is configured by {@link RingRig.configureRing}. */
@@ -154,11 +160,13 @@ export class RingRig {
    */
   ringAddr(index: number, flags = 0, logGuestAddr?: number): VringAddr {
     const { descAddr, availAddr, usedAddr } = this.q(index).driver.layout;
+    // Under ACCESS_PLATFORM the ring addresses are IOVAs (here equal to GPAs), else QVAs.
+    const ringAddress = (gpa: number): bigint => BigInt(this.options.iommu === true ? gpa : this.memory.gpaToUser(gpa));
     return {
       index, flags,
-      descAddr: BigInt(this.memory.gpaToUser(descAddr)),
-      usedAddr: BigInt(this.memory.gpaToUser(usedAddr)),
-      availAddr: BigInt(this.memory.gpaToUser(availAddr)),
+      descAddr: ringAddress(descAddr),
+      usedAddr: ringAddress(usedAddr),
+      availAddr: ringAddress(availAddr),
       logGuestAddr: BigInt(logGuestAddr ?? usedAddr),
     };
   }

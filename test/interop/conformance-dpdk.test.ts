@@ -2,7 +2,7 @@
  * The suite against DPDK 22.11's vhost back-end (testpmd net_vhost0) in both socket modes: it
  * runs to the end, every failure is on the profile's expectation list (each entry confirmed in
  * DPDK's lib/vhost/vhost_user.c), nothing on the list passes, and the run exits 0 in well under
- * two minutes.
+ * two minutes. A third profile, with iommu-support=1, runs the IOTLB cases.
  */
 import { describe, it, expect } from 'vitest';
 import { execFile } from 'node:child_process';
@@ -15,9 +15,9 @@ const cli = new URL('../../bin/vhostlab.cjs', import.meta.url).pathname;
 const expectationsOf = (name: string): { id: string }[] =>
   JSON.parse(readFileSync(new URL(`../../conformance/expectations/${name}.json`, import.meta.url), 'utf8')).expectations;
 
-async function conformance(profile: string): Promise<{ code: number; doc: { durationMs: number; cases: { id: string; status: string; expectation?: string; detail: string }[] }; stderr: string }> {
+async function conformance(profile: string, only: string[] = []): Promise<{ code: number; doc: { durationMs: number; cases: { id: string; status: string; expectation?: string; detail: string }[] }; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [cli, 'conformance', '--profile', profile, '--json'], { timeout: 170_000, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await run(process.execPath, [cli, 'conformance', '--profile', profile, '--json', ...only.flatMap((p) => ['--only', p])], { timeout: 170_000, maxBuffer: 64 << 20 });
     return { code: 0, doc: JSON.parse(stdout), stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -37,4 +37,17 @@ describe.skipIf(dpdkMissing !== undefined)('conformance against DPDK testpmd', (
       expect(r.doc.durationMs).toBeLessThan(120_000);
     }, 180_000);
   }
+
+  // With iommu-support=1 lib/vhost offers ACCESS_PLATFORM; only the IOTLB cases are run against
+  // it (the rest behave as on dpdk-testpmd, which runs them all).
+  it('dpdk-testpmd-iommu: the backend/iotlb/ cases run and match the expectation list exactly', async () => {
+    const r = await conformance('dpdk-testpmd-iommu', ['backend/iotlb/']);
+    const unexpected = r.doc.cases.filter((c) => c.status === 'fail' || c.status === 'error');
+    expect(unexpected.map((c) => `${c.id}: ${c.detail}`), r.stderr.slice(-4000)).toEqual([]);
+    expect(r.code).toBe(0);
+    const ran = r.doc.cases.filter((c) => c.id.startsWith('backend/iotlb/') && c.status !== 'skip');
+    expect(ran.length).toBeGreaterThanOrEqual(7);
+    const waived = r.doc.cases.filter((c) => c.expectation === 'xfail').map((c) => c.id).sort();
+    expect(waived).toEqual(expectationsOf('dpdk-testpmd-iommu').map((e) => e.id).sort());
+  }, 180_000);
 });

@@ -1,0 +1,72 @@
+/**
+ * The front-end's end of the back-end channel (vhost-user.rst "Back-end communication",
+ * SET_BACKEND_REQ_FD): a socket pair whose other end the back-end gets, and a reader that returns
+ * the back-end's requests one by one with a bound on every wait. Cases use it to see IOTLB misses,
+ * and to check that a suspended device sends nothing.
+ * @module
+ */
+import { closeFd, socketPair } from '../../native/index.js';
+import type { FrontendSession } from '../../fakes/frontend/index.js';
+import { MessageStream } from '../../fakes/transport/index.js';
+import { FrontendRequest, type RawMessage } from '../../fakes/wire/index.js';
+
+/** The front-end's end of a back-end channel. */
+export class BackendChannel {
+  #closed = false;
+
+  private constructor(private readonly stream: MessageStream) {}
+
+  /**
+   * Creates the socket pair and hands one end over with SET_BACKEND_REQ_FD (acked under
+   * REPLY_ACK). The caller negotiated BACKEND_REQ.
+   */
+  static async attach(session: FrontendSession): Promise<BackendChannel> {
+    const [ours, theirs] = socketPair();
+    try {
+      await session.command(FrontendRequest.SET_BACKEND_REQ_FD, new Uint8Array(0), [theirs]);
+    } catch (err) {
+      closeFd(ours);
+      throw err;
+    } finally {
+      // sendmsg gave the back-end its own copy.
+      closeFd(theirs);
+    }
+    return new BackendChannel(new MessageStream(ours));
+  }
+
+  /**
+   * The next message the back-end sent, waiting up to `waitMs`; undefined when none came. The
+   * message's fds are closed (no case here keeps one). Throws when the channel broke.
+   */
+  async next(waitMs: number): Promise<RawMessage | undefined> {
+    // read(0) only looks at what is already buffered; 1 ms lets it ask the socket.
+    const e = await this.stream.read(Math.max(waitMs, 1));
+    switch (e.kind) {
+      case 'message':
+        for (const fd of e.message.fds) closeFd(fd);
+        return e.message;
+      case 'idle':
+        return undefined;
+      case 'eof':
+        throw new Error('the back-end closed its end of the back-end channel');
+      case 'oversize':
+        throw new Error(`the back-end sent a back-end channel header announcing ${e.header.size} bytes`);
+      case 'error':
+        throw e.error;
+    }
+  }
+
+  /** Every message already waiting (none is waited for). */
+  async drain(): Promise<RawMessage[]> {
+    const out: RawMessage[] = [];
+    for (let m = await this.next(0); m !== undefined; m = await this.next(0)) out.push(m);
+    return out;
+  }
+
+  /** Closes our end. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.stream.close();
+  }
+}
