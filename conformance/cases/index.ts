@@ -22,6 +22,7 @@ import { reconnectCases } from './reconnect.js';
 import { inflightCases } from './inflight.js';
 import { inflightRobustnessCases } from './inflight-robustness.js';
 import { robustnessCases } from './robustness.js';
+import { backendChannelCases } from './backend-channel.js';
 import { dirtyLogCases } from './dirty-log.js';
 import { iotlbCases } from './iotlb.js';
 import { dirtyLogTrafficCases } from './dirty-log-traffic.js';
@@ -54,5 +55,6 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   ...dirtyLogCases,
   ...dirtyLogTrafficCases,
   ...iotlbCases,
+  ...backendChannelCases,
   ...deviceStateCases,
 ]);

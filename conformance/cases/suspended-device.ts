@@ -38,7 +38,7 @@ export const suspendedDeviceCases: readonly ConformanceCase[] = Object.freeze([
   {
     id: 'backend/ring-states/suspended-device-is-quiet',
     title: 'With every ring stopped the device writes no guest memory, signals nothing and still answers',
-    area: 'ring-lifecycle', requirements: ['VU-RING-016'], level: 'MUST', role: 'backend', deviceTypes: ['net'],
+    area: 'ring-lifecycle', requirements: ['VU-RING-016', 'VU-BE-003'], level: 'MUST', role: 'backend', deviceTypes: ['net'],
     needs: { loopingNet: true },
     spec: { doc: 'vhost-user', anchor: 'Suspended device state', quote: 'While all vrings are stopped, the device is suspended: it must not write to guest memory, send notifications or back-end messages, but keeps processing front-end messages.' },
     description: 'Sets up pair 0 (with a back-end channel when BACKEND_REQ is offered), loops 8 frames, stops both rings with GET_VRING_BASE, then posts RX buffers, publishes TX frames and kicks both rings: through the quiet window guest RAM must stay byte-for-byte the same, used.idx still, no call fd signalled and nothing sent on the back-end channel; GET_FEATURES must still be answered.',

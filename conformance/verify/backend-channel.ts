@@ -13,6 +13,8 @@ import { FrontendRequest, type RawMessage } from '../../fakes/wire/index.js';
 /** The front-end's end of a back-end channel. */
 export class BackendChannel {
   #closed = false;
+  /** Every message received so far, in order (their fds already closed; `fds` keeps the count). */
+  readonly received: RawMessage[] = [];
 
   private constructor(private readonly stream: MessageStream) {}
 
@@ -44,6 +46,7 @@ export class BackendChannel {
     switch (e.kind) {
       case 'message':
         for (const fd of e.message.fds) closeFd(fd);
+        this.received.push(e.message);
         return e.message;
       case 'idle':
         return undefined;
