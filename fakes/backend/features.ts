@@ -24,6 +24,7 @@ export const OFFERED_PROTOCOL_FEATURES = featureMask(
   ProtocolFeature.MQ,
   ProtocolFeature.LOG_SHMFD,
   ProtocolFeature.REPLY_ACK,
+  ProtocolFeature.BACKEND_REQ,
   ProtocolFeature.CONFIG,
   ProtocolFeature.INFLIGHT_SHMFD,
   ProtocolFeature.RESET_DEVICE,

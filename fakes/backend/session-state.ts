@@ -92,6 +92,12 @@ export class SessionState {
   log: DirtyLog | undefined;
   /** SET_LOG_FD's eventfd. */
   logFd: number | undefined;
+  /**
+   * The back-end channel (SET_BACKEND_REQ_FD). The reference device has nothing to send on it
+   * (it offers no feature that gates a back-end request); it is kept so the channel stays open
+   * as the front-end expects, and faults use it. Survives RESET_DEVICE; closed with the session.
+   */
+  backendReqFd: number | undefined;
   /** The inflight area (GET/SET_INFLIGHT_FD). */
   inflight: InflightArea | undefined;
   /** The rings. */
@@ -230,6 +236,13 @@ export class SessionState {
     closeQuietly(r.callFd);
     closeQuietly(r.errFd);
     Object.assign(r, newRing(r.index));
+  }
+
+  /** Closes what only the end of the session releases (the back-end channel). */
+  close(): void {
+    this.reset();
+    closeQuietly(this.backendReqFd);
+    this.backendReqFd = undefined;
   }
 
   /** Everything back to the state of a fresh connection; closes every fd and mapping. */

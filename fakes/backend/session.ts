@@ -80,7 +80,7 @@ export async function serveSession(stream: MessageStream, options: BackendOption
   } finally {
     await engine.stop();
     state.setFdRetirer(undefined);
-    state.reset();
+    state.close();
     device.reset();
     stream.close();
   }

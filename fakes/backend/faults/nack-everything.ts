@@ -17,6 +17,8 @@ export const nackEverything: FaultDefinition = {
   caughtBy: [
     // Every case whose session negotiates REPLY_ACK (as QEMU does) and sends NEED_REPLY.
     'session/owner/', 'session/reconnect/', 'session/start/valid-sequence-keeps-connection', 'features/',
+    // SET_BACKEND_REQ_FD with NEED_REPLY (BACKEND_REQ is offered).
+    'session/start/queries-before-set-owner', 'protocol-features/backend-req/',
     'protocol-features/offered/', 'protocol-features/gating/', 'protocol-features/reply-ack/', 'framing/need-reply/',
     'framing/stream/', 'framing/size/truncated-payload/', 'framing/unknown-request/', 'framing/fds/', 'framing/error/', 'backend/',
   ],

@@ -6,6 +6,7 @@
 import { composeHooks, type BackendHooks } from '../hooks.js';
 import { ackRefusedConfig } from './ack-refused-config.js';
 import { ackUnofferedFeatures } from './ack-unoffered-features.js';
+import { chattyBackendChannel } from './chatty-backend-channel.js';
 import { crashOnUnknownRegion } from './crash-on-unknown-region.js';
 import { doubleUsed } from './double-used.js';
 import { dropReplyAck } from './drop-reply-ack.js';
@@ -33,7 +34,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   ackUnofferedFeatures, ackRefusedConfig, dropReplyAck, nackEverything, wrongReplyFlags, hangOnOversize, leakFds,
   wrongRingBase, processAfterStop, ignoreDisable, staleMemoryTable, loseRingStateOnReconnect,
   logAllOnlyAtStart, logFlagOnlyAtStart, logAssignsBytes, logWritesPastEnd,
-  ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, crashOnUnknownRegion, noReconnect,
+  chattyBackendChannel, ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, crashOnUnknownRegion, noReconnect,
 ];
 
 /** A fault name that does not exist. */

@@ -6,6 +6,7 @@
  */
 import type { FrontendRequestName } from '../../wire/index.js';
 import type { Handler } from './context.js';
+import { setBackendReqFd } from './backend-channel.js';
 import { getConfig, setConfig } from './config.js';
 import { getFeatures, getProtocolFeatures, getQueueNum, setFeatures, setProtocolFeatures } from './features.js';
 import { getInflightFd, setInflightFd } from './inflight.js';
@@ -41,6 +42,7 @@ export const HANDLERS: Readonly<Partial<Record<FrontendRequestName, AnyHandler>>
   SET_PROTOCOL_FEATURES: setProtocolFeatures,
   GET_QUEUE_NUM: getQueueNum,
   SET_VRING_ENABLE: setVringEnable,
+  SET_BACKEND_REQ_FD: setBackendReqFd,
   GET_CONFIG: getConfig,
   SET_CONFIG: setConfig,
   GET_INFLIGHT_FD: getInflightFd,
