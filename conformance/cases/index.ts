@@ -12,6 +12,8 @@ import { framingCases } from './framing.js';
 import { memoryTableCases } from './memory-table.js';
 import { ringStateCases } from './ring-states.js';
 import { suspendedDeviceCases } from './suspended-device.js';
+import { usedPublicationCases } from './used-publication.js';
+import { packedMergeCases } from './packed-merge.js';
 import { vringFdFlagCases } from './vring-fd-flag.js';
 import { multiqueueCases } from './multiqueue.js';
 import { dataPathCases } from './data-path.js';
@@ -40,6 +42,8 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   ...memoryTableCases,
   ...ringStateCases,
   ...suspendedDeviceCases,
+  ...usedPublicationCases,
+  ...packedMergeCases,
   ...ringEnableCases,
   ...vringFdFlagCases,
   ...multiqueueCases,

@@ -8,7 +8,7 @@
  */
 import { closeFd, eventfdCreate, eventfdWrite } from '../../native/index.js';
 import {
-  FrontendRequest, PACKED_INITIAL_BASE, ProtocolFeature, VirtioFeature, featureMask, hasFeature, vringBase,
+  FrontendRequest, NetFeature, PACKED_INITIAL_BASE, ProtocolFeature, VirtioFeature, featureMask, hasFeature, vringBase,
 } from '../../fakes/wire/index.js';
 import { GuestAllocator, MemfdGuestMemory } from '../../fakes/memory/index.js';
 import { PackedQueueDriver, type UsedOut } from '../../fakes/virtqueue/index.js';
@@ -43,6 +43,8 @@ interface PackedRing {
 /** Packed RX (ring 0) and TX (ring 1) of net pair 0 on one session, driven step by step. */
 export class PackedPair {
   readonly rings: readonly PackedRing[];
+  /** Bytes of each RX buffer offered to the device (at most 2 KiB; smaller makes frames merge). */
+  rxBufferLen = BUF;
   #warm = false;
   private readonly out: UsedOut = { id: 0, len: 0 };
 
@@ -68,10 +70,12 @@ export class PackedPair {
    * Opens a session, negotiates RING_PACKED and sends the memory table. Returns a mismatch when
    * the back-end does not offer RING_PACKED (the caller's `needs` normally prevents that).
    */
-  static async open(ctx: CaseContext, queueSize: number): Promise<PackedPair | CheckResult> {
+  static async open(ctx: CaseContext, queueSize: number, options: { mergeable?: boolean } = {}): Promise<PackedPair | CheckResult> {
     const s = await ctx.openSession();
-    const neg = await negotiate(s, { features: featureMask(VirtioFeature.VERSION_1, VirtioFeature.RING_PACKED), protocolFeatures: featureMask(ProtocolFeature.REPLY_ACK) });
+    const wanted = featureMask(VirtioFeature.VERSION_1, VirtioFeature.RING_PACKED) | (options.mergeable === true ? featureMask(NetFeature.MRG_RXBUF) : 0n);
+    const neg = await negotiate(s, { features: wanted, protocolFeatures: featureMask(ProtocolFeature.REPLY_ACK) });
     if (!hasFeature(neg.features, VirtioFeature.RING_PACKED)) return mismatch('RING_PACKED negotiated', 'not offered');
+    if (options.mergeable === true && !hasFeature(neg.features, NetFeature.MRG_RXBUF)) return mismatch('MRG_RXBUF negotiated', 'not offered');
     const mem = MemfdGuestMemory.create([{ guestPhysAddr: 0x1_0000_0000, size: 4 << 20 }], { name: 'vhostlab-packed' });
     const pair = new PackedPair(s, mem, queueSize, []);
     try {
@@ -163,12 +167,12 @@ export class PackedPair {
     if (r.driver.needsKick()) eventfdWrite(r.kickFd);
   }
 
-  /** Posts every free RX buffer (whole 2 KiB buffers) and kicks when the device asks. */
-  postRx(): void {
+  /** Posts every free RX buffer (`len` bytes of each, default {@link rxBufferLen}) and kicks when the device asks. */
+  postRx(len = this.rxBufferLen): void {
     const rx = this.rx;
     let n = 0;
     for (let b = rx.free.pop(); b !== undefined; b = rx.free.pop()) {
-      const id = rx.driver.addSingle(rx.bufBase + b * BUF, BUF, true);
+      const id = rx.driver.addSingle(rx.bufBase + b * BUF, Math.min(len, BUF), true);
       if (id < 0) { rx.free.push(b); break; }
       rx.idToBuf.set(id, b);
       n++;
