@@ -35,6 +35,7 @@ import {
   setNonBlocking,
   shutdownFd,
   socketPair,
+  startFlipper,
   unixConnect,
   unixListen,
 } from './index.js';
@@ -268,6 +269,34 @@ describe('unix listen / connect / accept', () => {
     expect(err.kind).toBe('broken');
     expect(err.syscall).toBe('connect');
     expect(err.message).toContain('absent.sock');
+  });
+});
+
+describe('racing writer', () => {
+  it('alternates the words it was given, leaves the others alone, and stops', async () => {
+    const fd = track(memfdCreate('flip', 4096));
+    const m = mmapShared(fd, 4096);
+    mappings.push(m);
+    const words = new Uint32Array(m.buffer);
+    words.fill(7);
+    const f = startFlipper(m.address + 16n, 64, 4, 0x11, 0x22);
+    const seen = new Set<number>();
+    const until = Date.now() + 2000;
+    while (seen.size < 2 && Date.now() < until) {
+      // 7 until the thread's first store lands.
+      if (words[4] !== 7) seen.add(words[4]!);
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    const rounds = f.stop();
+    expect(rounds).toBeGreaterThan(1);
+    expect(f.stop()).toBe(0);
+    expect([...seen].every((v) => v === 0x11 || v === 0x22)).toBe(true);
+    for (const i of [4, 20, 36, 52]) expect([0x11, 0x22]).toContain(words[i]);
+    expect(words[5]).toBe(7);
+    expect(words[68]).toBe(7);
+    const settled = words[4];
+    await new Promise((r) => setTimeout(r, 10));
+    expect(words[4]).toBe(settled);
   });
 });
 

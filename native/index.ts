@@ -191,6 +191,8 @@ interface Bindings {
   pipe: Fn<[out: Int32Array]>;
   setNonBlocking: Fn<[fd: number, on: number]>;
   close: Fn<[fd: number]>;
+  flipperStart: Fn<[base: bigint, stride: number, count: number, a: number, b: number, out: BigUint64Array]>;
+  flipperStop: Fn<[handle: bigint, out: BigUint64Array]>;
 }
 
 /**
@@ -239,6 +241,8 @@ function loadBindings(): Bindings {
     pipe: f('int vhl_pipe(int *out_fds)'),
     setNonBlocking: f('int vhl_set_nonblocking(int fd, int on)'),
     close: f('int vhl_close(int fd)'),
+    flipperStart: f('int vhl_flipper_start(uint64_t base, uint32_t stride, uint32_t count, uint32_t a, uint32_t b, uint64_t *out_handle)'),
+    flipperStop: f('int vhl_flipper_stop(uint64_t handle, uint64_t *out_rounds)'),
   };
 }
 
@@ -602,6 +606,36 @@ export function setNonBlocking(fd: number, on: boolean): void {
 /** Closes `fd`. OWNERSHIP: the number may be reused at once. A bad fd throws NativeError EBADF. */
 export function closeFd(fd: number): void {
   check(lib().close(fd), 'close', `fd ${fd}`);
+}
+
+/** A running racing writer (see {@link startFlipper}). */
+export interface Flipper {
+  /** Stops the thread and returns how many rounds it stored; idempotent (later calls return 0). */
+  stop(): number;
+}
+
+/**
+ * Starts a native thread that stores `a`, then `b`, into the u32 at `base + i * stride` of this
+ * process's memory for each `i < count`, round after round, until {@link Flipper.stop}: the
+ * concurrent driver write of the double-fetch checks (CHECKLIST VU-DP-015/021). SAFETY: `base`
+ * must be a host address of a live shared mapping covering the range, kept mapped until stop
+ * (a retired mapping is harmless: its pages are private zero pages by then).
+ */
+export function startFlipper(base: bigint, stride: number, count: number, a: number, b: number): Flipper {
+  checkCount('stride', stride, 0, 0xffffffff);
+  checkCount('count', count, 1, 0xffffffff);
+  const out = new BigUint64Array(1);
+  check(lib().flipperStart(base, stride, count, a >>> 0, b >>> 0, out), 'pthread_create', 'flipper');
+  let handle: bigint | undefined = out[0]!;
+  return {
+    stop(): number {
+      if (handle === undefined) return 0;
+      const rounds = new BigUint64Array(1);
+      check(lib().flipperStop(handle, rounds), 'pthread_join', 'flipper');
+      handle = undefined;
+      return Number(rounds[0]!);
+    },
+  };
 }
 
 /**

@@ -20,6 +20,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -471,5 +473,68 @@ int vhl_close(int fd)
     /* On Linux the fd is released even when close() reports EINTR; retrying could close a reused fd. */
     if (close(fd) < 0 && errno != EINTR)
         return -errno;
+    return 0;
+}
+
+/* ----------------------------------------------------------------------------------------- */
+/* Racing writer (vhl_flipper_*). */
+
+struct vhl_flipper {
+    pthread_t thread;
+    atomic_int stop;
+    uint64_t base;
+    uint32_t stride, count, a, b;
+    uint64_t rounds;
+};
+
+static void *flipper_main(void *arg)
+{
+    struct vhl_flipper *f = arg;
+    int phase = 0;
+    while (!atomic_load_explicit(&f->stop, memory_order_relaxed)) {
+        uint32_t v = phase ? f->b : f->a;
+        for (uint32_t i = 0; i < f->count; i++) {
+            /* volatile: every store must reach memory, the peer process reads it concurrently. */
+            volatile uint32_t *p = (volatile uint32_t *)(uintptr_t)(f->base + (uint64_t)i * f->stride);
+            *p = v;
+        }
+        phase ^= 1;
+        f->rounds++;
+    }
+    return NULL;
+}
+
+int vhl_flipper_start(uint64_t base, uint32_t stride, uint32_t count, uint32_t a, uint32_t b, uint64_t *out_handle)
+{
+    if (base == 0 || count == 0 || (base & 3) != 0 || (stride & 3) != 0 || out_handle == NULL)
+        return -EINVAL;
+    struct vhl_flipper *f = calloc(1, sizeof *f);
+    if (f == NULL)
+        return -ENOMEM;
+    atomic_init(&f->stop, 0);
+    f->base = base;
+    f->stride = stride;
+    f->count = count;
+    f->a = a;
+    f->b = b;
+    int rc = pthread_create(&f->thread, NULL, flipper_main, f);
+    if (rc != 0) {
+        free(f);
+        return -rc;
+    }
+    *out_handle = (uint64_t)(uintptr_t)f;
+    return 0;
+}
+
+int vhl_flipper_stop(uint64_t handle, uint64_t *out_rounds)
+{
+    struct vhl_flipper *f = (struct vhl_flipper *)(uintptr_t)handle;
+    if (f == NULL)
+        return -EINVAL;
+    atomic_store(&f->stop, 1);
+    pthread_join(f->thread, NULL);
+    if (out_rounds != NULL)
+        *out_rounds = f->rounds;
+    free(f);
     return 0;
 }

@@ -55,6 +55,15 @@ int vhl_pipe(int *out_fds /* [2]: read end, write end */);
 int vhl_set_nonblocking(int fd, int on);
 int vhl_close(int fd);
 
+/*
+ * A racing writer for the double-fetch checks (CHECKLIST VU-DP-015/021): a thread that stores `a`
+ * and then `b` into the u32 at `base + i * stride` for every i < count, over and over, until
+ * stopped. The one stateful exception to the rule above: the handle owns the thread and must be
+ * passed to vhl_flipper_stop exactly once. The memory must stay mapped until then.
+ */
+int vhl_flipper_start(uint64_t base, uint32_t stride, uint32_t count, uint32_t a, uint32_t b, uint64_t *out_handle);
+int vhl_flipper_stop(uint64_t handle, uint64_t *out_rounds);
+
 #ifdef __cplusplus
 }
 #endif

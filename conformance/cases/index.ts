@@ -13,6 +13,7 @@ import { memoryTableCases } from './memory-table.js';
 import { ringStateCases } from './ring-states.js';
 import { suspendedDeviceCases } from './suspended-device.js';
 import { usedPublicationCases } from './used-publication.js';
+import { descriptorRaceCases } from './descriptor-races.js';
 import { packedMergeCases } from './packed-merge.js';
 import { vringFdFlagCases } from './vring-fd-flag.js';
 import { multiqueueCases } from './multiqueue.js';
@@ -43,6 +44,7 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   ...ringStateCases,
   ...suspendedDeviceCases,
   ...usedPublicationCases,
+  ...descriptorRaceCases,
   ...packedMergeCases,
   ...ringEnableCases,
   ...vringFdFlagCases,

@@ -99,6 +99,20 @@ export class MemfdGuestMemory extends RegionTableMemory {
     return new MemfdGuestMemory(regions, backing);
   }
 
+  /**
+   * The address in this process of guest byte `gpa` (the memfd mapping, not the synthetic QVA of
+   * `userAddr`): for native code that writes guest memory directly, such as the racing writer of
+   * the double-fetch checks. Throws {@link GuestMemoryError} when no region holds `gpa`.
+   */
+  hostAddress(gpa: number): bigint {
+    const i = this.regions.findIndex((r) => gpa >= r.guestPhysAddr && gpa < r.guestPhysAddr + r.size);
+    if (i < 0 || this.#closed) this.slice(gpa, 1); // throws the usual unmapped/outside error
+    const r = this.regions[i]!;
+    // By fd: the region table may keep its own order.
+    const b = this.#backing.find((x) => x.fd === r.fd)!;
+    return b.mapping.address + BigInt(r.mmapOffset + (gpa - r.guestPhysAddr));
+  }
+
   /** True after {@link close}. */
   get closed(): boolean {
     return this.#closed;
