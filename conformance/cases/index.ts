@@ -15,6 +15,7 @@ import { suspendedDeviceCases } from './suspended-device.js';
 import { usedPublicationCases } from './used-publication.js';
 import { descriptorRaceCases } from './descriptor-races.js';
 import { packedMergeCases } from './packed-merge.js';
+import { packedIndirectCases } from './packed-indirect.js';
 import { vringFdFlagCases } from './vring-fd-flag.js';
 import { multiqueueCases } from './multiqueue.js';
 import { dataPathCases } from './data-path.js';
@@ -46,6 +47,7 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   ...usedPublicationCases,
   ...descriptorRaceCases,
   ...packedMergeCases,
+  ...packedIndirectCases,
   ...ringEnableCases,
   ...vringFdFlagCases,
   ...multiqueueCases,

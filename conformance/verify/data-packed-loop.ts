@@ -11,7 +11,7 @@ import {
   FrontendRequest, NetFeature, PACKED_INITIAL_BASE, ProtocolFeature, VirtioFeature, featureMask, hasFeature, vringBase,
 } from '../../fakes/wire/index.js';
 import { GuestAllocator, MemfdGuestMemory } from '../../fakes/memory/index.js';
-import { PackedQueueDriver, type UsedOut } from '../../fakes/virtqueue/index.js';
+import { PackedQueueDriver, type HostileIndirect, type UsedOut } from '../../fakes/virtqueue/index.js';
 import { negotiate, sendMemoryTable, type FrontendSession } from '../../fakes/frontend/index.js';
 import type { CaseContext } from '../model.js';
 import { NET_HDR_LEN, PROBE_SEQ, frameDiff, frameSeq, testFrame } from './data-net-loop.js';
@@ -45,6 +45,11 @@ export class PackedPair {
   readonly rings: readonly PackedRing[];
   /** Bytes of each RX buffer offered to the device (at most 2 KiB; smaller makes frames merge). */
   rxBufferLen = BUF;
+  /**
+   * With INDIRECT_DESC: every TX frame and RX buffer goes through an indirect table, with these
+   * values in the fields the device must ignore (undefined: direct descriptors, as by default).
+   */
+  indirect: HostileIndirect | undefined;
   #warm = false;
   private readonly out: UsedOut = { id: 0, len: 0 };
 
@@ -53,11 +58,12 @@ export class PackedPair {
     readonly mem: MemfdGuestMemory,
     readonly queueSize: number,
     private readonly fds: number[],
+    indirect = false,
   ) {
     const alloc = new GuestAllocator(mem);
     const allocFn = (size: number, align: number): number => alloc.allocZeroed(size, align);
     this.rings = [0, 1].map((index) => {
-      const driver = PackedQueueDriver.create(mem, allocFn, { size: queueSize });
+      const driver = PackedQueueDriver.create(mem, allocFn, { size: queueSize, indirect });
       const bufBase = alloc.alloc(queueSize * BUF, 4096);
       const kickFd = eventfdCreate();
       const callFd = eventfdCreate();
@@ -70,14 +76,17 @@ export class PackedPair {
    * Opens a session, negotiates RING_PACKED and sends the memory table. Returns a mismatch when
    * the back-end does not offer RING_PACKED (the caller's `needs` normally prevents that).
    */
-  static async open(ctx: CaseContext, queueSize: number, options: { mergeable?: boolean } = {}): Promise<PackedPair | CheckResult> {
+  static async open(ctx: CaseContext, queueSize: number, options: { mergeable?: boolean; indirect?: boolean } = {}): Promise<PackedPair | CheckResult> {
     const s = await ctx.openSession();
-    const wanted = featureMask(VirtioFeature.VERSION_1, VirtioFeature.RING_PACKED) | (options.mergeable === true ? featureMask(NetFeature.MRG_RXBUF) : 0n);
+    const wanted = featureMask(VirtioFeature.VERSION_1, VirtioFeature.RING_PACKED)
+      | (options.mergeable === true ? featureMask(NetFeature.MRG_RXBUF) : 0n)
+      | (options.indirect === true ? featureMask(VirtioFeature.INDIRECT_DESC) : 0n);
     const neg = await negotiate(s, { features: wanted, protocolFeatures: featureMask(ProtocolFeature.REPLY_ACK) });
     if (!hasFeature(neg.features, VirtioFeature.RING_PACKED)) return mismatch('RING_PACKED negotiated', 'not offered');
     if (options.mergeable === true && !hasFeature(neg.features, NetFeature.MRG_RXBUF)) return mismatch('MRG_RXBUF negotiated', 'not offered');
+    if (options.indirect === true && !hasFeature(neg.features, VirtioFeature.INDIRECT_DESC)) return mismatch('INDIRECT_DESC negotiated', 'not offered');
     const mem = MemfdGuestMemory.create([{ guestPhysAddr: 0x1_0000_0000, size: 4 << 20 }], { name: 'vhostlab-packed' });
-    const pair = new PackedPair(s, mem, queueSize, []);
+    const pair = new PackedPair(s, mem, queueSize, [], options.indirect === true);
     try {
       await sendMemoryTable(s, mem);
     } catch (err) {
@@ -172,7 +181,10 @@ export class PackedPair {
     const rx = this.rx;
     let n = 0;
     for (let b = rx.free.pop(); b !== undefined; b = rx.free.pop()) {
-      const id = rx.driver.addSingle(rx.bufBase + b * BUF, Math.min(len, BUF), true);
+      const addr = rx.bufBase + b * BUF;
+      const id = this.indirect === undefined
+        ? rx.driver.addSingle(addr, Math.min(len, BUF), true)
+        : rx.driver.addIndirect([{ addr, len: NET_HDR_LEN, write: true }, { addr: addr + NET_HDR_LEN, len: Math.min(len, BUF) - NET_HDR_LEN, write: true }], this.indirect);
       if (id < 0) { rx.free.push(b); break; }
       rx.idToBuf.set(id, b);
       n++;
@@ -199,7 +211,8 @@ export class PackedPair {
     bytes.fill(0, 0, NET_HDR_LEN);
     bytes.set(f, NET_HDR_LEN);
     let id: number;
-    if (parts <= 1) id = tx.driver.addSingle(addr, NET_HDR_LEN + f.length, false);
+    if (this.indirect !== undefined) id = tx.driver.addIndirect([{ addr, len: NET_HDR_LEN, write: false }, { addr: addr + NET_HDR_LEN, len: f.length, write: false }], this.indirect);
+    else if (parts <= 1) id = tx.driver.addSingle(addr, NET_HDR_LEN + f.length, false);
     else {
       const pieces: { addr: number; len: number; write: boolean }[] = [{ addr, len: NET_HDR_LEN, write: false }];
       const cut = Math.ceil(f.length / (parts - 1));

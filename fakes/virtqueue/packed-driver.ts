@@ -47,6 +47,21 @@ export interface BufferSpec {
   readonly write: boolean;
 }
 
+/**
+ * Values a driver may put in the fields of an indirect chain the device must ignore (virtio
+ * §2.8.7; CHECKLIST VU-PK-008): a buffer id and flags other than WRITE in the table's entries, and
+ * WRITE on the descriptor that points at the table. For the checks that garbage there changes
+ * nothing; a well-behaved driver leaves them zero.
+ */
+export interface HostileIndirect {
+  /** Buffer id stored in every table entry (default 0). */
+  readonly tableId?: number;
+  /** Flags OR-ed into every table entry (WRITE is masked off: it stays the buffer's own). */
+  readonly tableFlags?: number;
+  /** Set WRITE on the pointer descriptor. */
+  readonly pointerWrite?: boolean;
+}
+
 /** A used buffer as {@link PackedQueueDriver.popUsedInto} reports it. */
 export interface UsedOut {
   /** Buffer id. */
@@ -213,7 +228,7 @@ export class PackedQueueDriver {
    * at the id's table (allocated on first use, `maxIndirect` entries). Returns the id, or -1 when
    * there is no room. Throws {@link QueueStateError} without INDIRECT_DESC or for too many buffers.
    */
-  addIndirect(buffers: readonly BufferSpec[]): number {
+  addIndirect(buffers: readonly BufferSpec[], hostile: HostileIndirect = {}): number {
     const n = buffers.length;
     if (!this.indirect) throw new QueueStateError('addIndirect without VIRTIO_RING_F_INDIRECT_DESC');
     if (n === 0 || n > this.maxIndirect || n > this.size) throw new QueueStateError(`indirect chain of ${n} buffers (max ${Math.min(this.maxIndirect, this.size)})`);
@@ -231,11 +246,12 @@ export class PackedQueueDriver {
       // Only WRITE is meaningful in a packed indirect table (virtio §2.8.7).
       setAddr(t, off, b.addr);
       t.setUint32(off + PACKED_DESC.LEN, b.len, true);
-      t.setUint16(off + PACKED_DESC.ID, 0, true);
-      t.setUint16(off + PACKED_DESC.FLAGS, b.write ? PackedDescFlag.WRITE : 0, true);
+      t.setUint16(off + PACKED_DESC.ID, hostile.tableId ?? 0, true);
+      t.setUint16(off + PACKED_DESC.FLAGS, (b.write ? PackedDescFlag.WRITE : 0) | ((hostile.tableFlags ?? 0) & ~PackedDescFlag.WRITE), true);
     }
     this.pendSlot[this.pendCount] = this.nextAvail;
-    this.pendFlags[this.pendCount++] = this.writeDesc(table, PACKED_DESC.SIZE * n, id, PackedDescFlag.INDIRECT, false);
+    const pointer = PackedDescFlag.INDIRECT | (hostile.pointerWrite === true ? PackedDescFlag.WRITE : 0);
+    this.pendFlags[this.pendCount++] = this.writeDesc(table, PACKED_DESC.SIZE * n, id, pointer, false);
     this.claim(id, 1, writableLen(buffers));
     return id;
   }
@@ -335,7 +351,7 @@ export class PackedQueueDriver {
     // claims it wrote `len` bytes: that must fit the writable part of the buffer.
     const written = (flags & PackedDescFlag.WRITE) !== 0;
     if (written && len > this.idWritable[id]) {
-      this.tracker.violations.push({ rule: 'VU-DP-008', head: id, detail: `used id ${id} reports ${len} bytes written but its buffers have ${this.idWritable[id]} writable bytes` });
+      this.tracker.violations.push({ rule: 'VU-DP-008', head: id, detail: `used id ${id} reports ${len} bytes written but its buffers have ${this.idWritable[id]} writable bytes (used flags 0x${flags.toString(16)})` });
     }
     const slots = this.idSlots[id];
     this.idBusy[id] = 0;
