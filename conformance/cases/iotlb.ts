@@ -9,7 +9,7 @@
 import { eventfdWrite } from '../../native/index.js';
 import { FrontendRequest, IotlbPerm, IotlbType, type Iotlb } from '../../fakes/wire/index.js';
 import type { ConformanceCase } from '../model.js';
-import { BackendChannel } from '../verify/backend-channel.js';
+import { withChannelRig } from '../verify/backend-channel.js';
 import { loopCheck, postRx, sendFrames, testFrame } from '../verify/data-net-loop.js';
 import { IOMMU_NEEDS, IOMMU_RIG, awaitMiss, describeIotlb, invalidate, ramUpdate, sendIotlb, wholeRam } from '../verify/iotlb.js';
 import { describeOutcome, expectAccepted, expectRefused, stillServes } from '../verify/ring-outcome.js';
@@ -68,38 +68,32 @@ export const iotlbCases: readonly ConformanceCase[] = Object.freeze([
     spec: { ...SPEC, quote: 'When the back-end misses a translation it sends a VHOST_USER_BACKEND_IOTLB_MSG miss request and waits for the front-end\'s update; ring addresses are IOVAs; IOTLB_MSG is answered with zero on success.' },
     description: 'Negotiates ACCESS_PLATFORM, BACKEND_REQ and REPLY_ACK, sets up pair 0 with IOVA ring addresses and no IOTLB entry, posts RX buffers and TX frames and kicks: a MISS must arrive on the back-end channel and, through the quiet window, neither used ring nor any RX buffer may change; then one UPDATE per RAM region (acked 0) and 16 frames must loop.',
     async run(ctx) {
-      return withRig(ctx, IOMMU_RIG, async (rig) => {
-        const channel = await BackendChannel.attach(rig.session);
-        try {
-          await rig.startAll();
-          postRx(rig, RX);
-          sendFrames(rig, TX, [0, 1, 2, 3].map((i) => testFrame(i, 64)));
-          const rxBase = rig.q(RX).bufBase;
-          const rxLen = rig.queueSize * rig.bufferSize;
-          const rxBefore = rig.memory.read(rxBase, rxLen);
-          const usedBefore = [RX, TX].map((r) => rig.usedRingBytes(r));
-          for (const r of [RX, TX]) eventfdWrite(rig.q(r).kickFd);
-          const seen = await awaitMiss(channel, ctx.waitMs);
-          const miss = seen.find((t) => t.type === IotlbType.MISS);
-          if (miss === undefined) return fail('VU-IOTLB-002: a BACKEND_IOTLB_MSG miss on the back-end channel once the rings need an IOVA the IOTLB lacks', `none within ${ctx.waitMs} ms${seen.length > 0 ? ` (got ${seen.map(describeIotlb).join('; ')})` : ''}`);
-          ctx.note(`first miss: ${describeIotlb(miss)}`);
-          await sleep(ctx.quietMs, ctx.signal);
-          for (const [i, r] of [RX, TX].entries()) {
-            if (!Buffer.from(rig.usedRingBytes(r)).equals(Buffer.from(usedBefore[i]!))) return fail(`VU-IOTLB-002: used ring ${r} untouched while no IOTLB entry maps it`, `it changed (used.idx ${rig.usedIdx(r)})`);
-          }
-          if (!Buffer.from(rig.memory.read(rxBase, rxLen)).equals(Buffer.from(rxBefore))) return fail('VU-IOTLB-002: no RX buffer written while no IOTLB entry maps it', 'an RX buffer changed');
-          for (const u of wholeRam(rig)) {
-            const bad = expectAccepted(`UPDATE ${describeIotlb(u)}`, FrontendRequest.IOTLB_MSG, await sendIotlb(rig, u));
-            if (bad) return fail(bad.expected.map((e) => `VU-IOTLB-001: ${e}`), bad.actual);
-          }
-          const loop = await loopCheck(rig, 0, { count: 16, size: 64, firstSeq: 100, timeoutMs: ctx.waitMs, signal: ctx.signal });
-          if (loop) return fail(loop.expected.map((e) => `VU-IOTLB-005: once the IOTLB maps guest RAM: ${e}`), loop.actual);
-          const later = await channel.drain();
-          ctx.note(`${seen.length} IOTLB message(s) before the update, ${later.length} back-end message(s) after`);
-          return pass();
-        } finally {
-          channel.close();
+      return withChannelRig(ctx, IOMMU_RIG, async (rig, channel) => {
+        postRx(rig, RX);
+        sendFrames(rig, TX, [0, 1, 2, 3].map((i) => testFrame(i, 64)));
+        const rxBase = rig.q(RX).bufBase;
+        const rxLen = rig.queueSize * rig.bufferSize;
+        const rxBefore = rig.memory.read(rxBase, rxLen);
+        const usedBefore = [RX, TX].map((r) => rig.usedRingBytes(r));
+        for (const r of [RX, TX]) eventfdWrite(rig.q(r).kickFd);
+        const seen = await awaitMiss(channel, ctx.waitMs);
+        const miss = seen.find((t) => t.type === IotlbType.MISS);
+        if (miss === undefined) return fail('VU-IOTLB-002: a BACKEND_IOTLB_MSG miss on the back-end channel once the rings need an IOVA the IOTLB lacks', `none within ${ctx.waitMs} ms${seen.length > 0 ? ` (got ${seen.map(describeIotlb).join('; ')})` : ''}`);
+        ctx.note(`first miss: ${describeIotlb(miss)}`);
+        await sleep(ctx.quietMs, ctx.signal);
+        for (const [i, r] of [RX, TX].entries()) {
+          if (!Buffer.from(rig.usedRingBytes(r)).equals(Buffer.from(usedBefore[i]!))) return fail(`VU-IOTLB-002: used ring ${r} untouched while no IOTLB entry maps it`, `it changed (used.idx ${rig.usedIdx(r)})`);
         }
+        if (!Buffer.from(rig.memory.read(rxBase, rxLen)).equals(Buffer.from(rxBefore))) return fail('VU-IOTLB-002: no RX buffer written while no IOTLB entry maps it', 'an RX buffer changed');
+        for (const u of wholeRam(rig)) {
+          const bad = expectAccepted(`UPDATE ${describeIotlb(u)}`, FrontendRequest.IOTLB_MSG, await sendIotlb(rig, u));
+          if (bad) return fail(bad.expected.map((e) => `VU-IOTLB-001: ${e}`), bad.actual);
+        }
+        const loop = await loopCheck(rig, 0, { count: 16, size: 64, firstSeq: 100, timeoutMs: ctx.waitMs, signal: ctx.signal });
+        if (loop) return fail(loop.expected.map((e) => `VU-IOTLB-005: once the IOTLB maps guest RAM: ${e}`), loop.actual);
+        const later = await channel.drain();
+        ctx.note(`${seen.length} IOTLB message(s) before the update, ${later.length} back-end message(s) after`);
+        return pass();
       });
     },
   },
@@ -111,41 +105,35 @@ export const iotlbCases: readonly ConformanceCase[] = Object.freeze([
     spec: { ...SPEC, quote: 'An invalidate request removes the translation; the back-end must not use it afterwards and misses again on the next access.' },
     description: 'Maps guest RAM, loops 8 frames, then INVALIDATEs the RX buffer range (acked 0) and sends 4 more frames: a MISS for an IOVA inside the RX buffers must arrive and no RX buffer may change through the quiet window; after a new UPDATE of that range 8 frames must loop.',
     async run(ctx) {
-      return withRig(ctx, IOMMU_RIG, async (rig) => {
-        const channel = await BackendChannel.attach(rig.session);
-        try {
-          await rig.startAll();
-          const mapped = await mapAll(rig, wholeRam(rig));
-          if (mapped) return fail(mapped.expected, mapped.actual);
-          const warm = await loopCheck(rig, 0, { count: 8, size: 64, timeoutMs: ctx.waitMs, signal: ctx.signal });
-          if (warm) return fail(warm.expected, `precondition: ${warm.actual}`);
-          const rx = rxBuffers(rig);
-          // A back-end may drop every entry the range overlaps (DPDK removes whole entries, and
-          // ours covered all of RAM), so the rest of RAM is mapped again at once: afterwards
-          // only the RX buffers lack a translation.
-          const rest = ramWithHole(rig, rx.base, rx.len, IotlbPerm.RW).filter((u) => u.iova !== BigInt(rx.base));
-          const gone = await mapAll(rig, [invalidate(rx.base, rx.len), ...rest]);
-          if (gone) return fail(gone.expected, gone.actual);
-          await channel.drain();
-          postRx(rig, RX);
-          const before = rig.memory.read(rx.base, rx.len);
-          sendFrames(rig, TX, [200, 201, 202, 203].map((i) => testFrame(i, 64)));
-          const inRange = (t: Iotlb): boolean => t.type === IotlbType.MISS && t.iova >= BigInt(rx.base) && t.iova < BigInt(rx.base + rx.len);
-          const seen: Iotlb[] = [];
-          const deadline = Date.now() + ctx.waitMs;
-          while (!seen.some(inRange) && Date.now() < deadline) seen.push(...(await awaitMiss(channel, deadline - Date.now())));
-          const inRx = seen.find(inRange);
-          if (inRx === undefined) return fail(`VU-IOTLB-004: a MISS for an IOVA in the invalidated RX buffers [0x${rx.base.toString(16)}, +0x${rx.len.toString(16)})`, seen.length === 0 ? `no IOTLB message within ${ctx.waitMs} ms` : seen.map(describeIotlb).join('; '));
-          await sleep(ctx.quietMs, ctx.signal);
-          if (!Buffer.from(rig.memory.read(rx.base, rx.len)).equals(Buffer.from(before))) return fail('VU-IOTLB-004: no RX buffer written after its entry was invalidated', 'an RX buffer changed before a new UPDATE');
-          const again = await mapAll(rig, [ramUpdate(rig, rx.base, rx.len)]);
-          if (again) return fail(again.expected, again.actual);
-          const loop = await loopCheck(rig, 0, { count: 8, size: 64, firstSeq: 300, timeoutMs: ctx.waitMs, signal: ctx.signal });
-          if (loop) return fail(loop.expected.map((e) => `after the RX buffers were mapped again: ${e}`), loop.actual);
-          return pass();
-        } finally {
-          channel.close();
-        }
+      return withChannelRig(ctx, IOMMU_RIG, async (rig, channel) => {
+        const mapped = await mapAll(rig, wholeRam(rig));
+        if (mapped) return fail(mapped.expected, mapped.actual);
+        const warm = await loopCheck(rig, 0, { count: 8, size: 64, timeoutMs: ctx.waitMs, signal: ctx.signal });
+        if (warm) return fail(warm.expected, `precondition: ${warm.actual}`);
+        const rx = rxBuffers(rig);
+        // A back-end may drop every entry the range overlaps (DPDK removes whole entries, and
+        // ours covered all of RAM), so the rest of RAM is mapped again at once: afterwards
+        // only the RX buffers lack a translation.
+        const rest = ramWithHole(rig, rx.base, rx.len, IotlbPerm.RW).filter((u) => u.iova !== BigInt(rx.base));
+        const gone = await mapAll(rig, [invalidate(rx.base, rx.len), ...rest]);
+        if (gone) return fail(gone.expected, gone.actual);
+        await channel.drain();
+        postRx(rig, RX);
+        const before = rig.memory.read(rx.base, rx.len);
+        sendFrames(rig, TX, [200, 201, 202, 203].map((i) => testFrame(i, 64)));
+        const inRange = (t: Iotlb): boolean => t.type === IotlbType.MISS && t.iova >= BigInt(rx.base) && t.iova < BigInt(rx.base + rx.len);
+        const seen: Iotlb[] = [];
+        const deadline = Date.now() + ctx.waitMs;
+        while (!seen.some(inRange) && Date.now() < deadline) seen.push(...(await awaitMiss(channel, deadline - Date.now())));
+        const inRx = seen.find(inRange);
+        if (inRx === undefined) return fail(`VU-IOTLB-004: a MISS for an IOVA in the invalidated RX buffers [0x${rx.base.toString(16)}, +0x${rx.len.toString(16)})`, seen.length === 0 ? `no IOTLB message within ${ctx.waitMs} ms` : seen.map(describeIotlb).join('; '));
+        await sleep(ctx.quietMs, ctx.signal);
+        if (!Buffer.from(rig.memory.read(rx.base, rx.len)).equals(Buffer.from(before))) return fail('VU-IOTLB-004: no RX buffer written after its entry was invalidated', 'an RX buffer changed before a new UPDATE');
+        const again = await mapAll(rig, [ramUpdate(rig, rx.base, rx.len)]);
+        if (again) return fail(again.expected, again.actual);
+        const loop = await loopCheck(rig, 0, { count: 8, size: 64, firstSeq: 300, timeoutMs: ctx.waitMs, signal: ctx.signal });
+        if (loop) return fail(loop.expected.map((e) => `after the RX buffers were mapped again: ${e}`), loop.actual);
+        return pass();
       });
     },
   },
@@ -157,27 +145,21 @@ export const iotlbCases: readonly ConformanceCase[] = Object.freeze([
     spec: { ...SPEC, quote: 'The back-end must not perform an access the entry\'s permission does not allow; it may report an access failure.' },
     description: 'Maps guest RAM read-write except the RX buffers, which get a read-only entry; posts RX buffers and sends 8 frames: through the quiet window no RX buffer and no RX used entry may change (a MISS asking for write access, or an ACCESS_FAIL, is what the back-end may send instead); then the device must still answer.',
     async run(ctx) {
-      return withRig(ctx, IOMMU_RIG, async (rig) => {
-        const channel = await BackendChannel.attach(rig.session);
-        try {
-          await rig.startAll();
-          const rx = rxBuffers(rig);
-          const mapped = await mapAll(rig, ramWithHole(rig, rx.base, rx.len, IotlbPerm.RO));
-          if (mapped) return fail(mapped.expected, mapped.actual);
-          postRx(rig, RX);
-          const before = rig.memory.read(rx.base, rx.len);
-          const usedBefore = rig.usedIdx(RX);
-          sendFrames(rig, TX, Array.from({ length: 8 }, (_, i) => testFrame(400 + i, 64)));
-          await sleep(ctx.quietMs, ctx.signal);
-          const seen = (await channel.drain()).length;
-          ctx.note(`${seen} back-end channel message(s) during the window; TX used.idx ${rig.usedIdx(TX)}`);
-          if (!Buffer.from(rig.memory.read(rx.base, rx.len)).equals(Buffer.from(before))) return fail('VU-IOTLB-003: no write into RX buffers whose IOTLB entry is read-only', 'an RX buffer changed');
-          if (rig.usedIdx(RX) !== usedBefore) return fail('VU-IOTLB-003: no RX buffer used while its IOTLB entry is read-only', `RX used.idx moved from ${usedBefore} to ${rig.usedIdx(RX)}`);
-          const alive = await stillServes(rig.session, () => ctx.openSession());
-          return alive ? fail(alive.expected, alive.actual) : pass();
-        } finally {
-          channel.close();
-        }
+      return withChannelRig(ctx, IOMMU_RIG, async (rig, channel) => {
+        const rx = rxBuffers(rig);
+        const mapped = await mapAll(rig, ramWithHole(rig, rx.base, rx.len, IotlbPerm.RO));
+        if (mapped) return fail(mapped.expected, mapped.actual);
+        postRx(rig, RX);
+        const before = rig.memory.read(rx.base, rx.len);
+        const usedBefore = rig.usedIdx(RX);
+        sendFrames(rig, TX, Array.from({ length: 8 }, (_, i) => testFrame(400 + i, 64)));
+        await sleep(ctx.quietMs, ctx.signal);
+        const seen = (await channel.drain()).length;
+        ctx.note(`${seen} back-end channel message(s) during the window; TX used.idx ${rig.usedIdx(TX)}`);
+        if (!Buffer.from(rig.memory.read(rx.base, rx.len)).equals(Buffer.from(before))) return fail('VU-IOTLB-003: no write into RX buffers whose IOTLB entry is read-only', 'an RX buffer changed');
+        if (rig.usedIdx(RX) !== usedBefore) return fail('VU-IOTLB-003: no RX buffer used while its IOTLB entry is read-only', `RX used.idx moved from ${usedBefore} to ${rig.usedIdx(RX)}`);
+        const alive = await stillServes(rig.session, () => ctx.openSession());
+        return alive ? fail(alive.expected, alive.actual) : pass();
       });
     },
   },

@@ -9,6 +9,7 @@ import { closeFd, socketPair } from '../../native/index.js';
 import type { FrontendSession } from '../../fakes/frontend/index.js';
 import { MessageStream } from '../../fakes/transport/index.js';
 import { FrontendRequest, type RawMessage } from '../../fakes/wire/index.js';
+import { withRig, type RigContext, type RigOptions, type RingRig } from './ring-rig.js';
 
 /** The front-end's end of a back-end channel. */
 export class BackendChannel {
@@ -72,4 +73,21 @@ export class BackendChannel {
     this.#closed = true;
     this.stream.close();
   }
+}
+
+/**
+ * {@link withRig} with a back-end channel attached (the options negotiate BACKEND_REQ) and every
+ * ring started, in QEMU's order: SET_BACKEND_REQ_FD comes before the rings. The channel is
+ * closed after `fn`, before the rig.
+ */
+export function withChannelRig<T>(ctx: RigContext, options: RigOptions, fn: (rig: RingRig, channel: BackendChannel) => Promise<T>): Promise<T> {
+  return withRig(ctx, options, async (rig) => {
+    const channel = await BackendChannel.attach(rig.session);
+    try {
+      await rig.startAll();
+      return await fn(rig, channel);
+    } finally {
+      channel.close();
+    }
+  });
 }
