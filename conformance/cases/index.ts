@@ -16,6 +16,7 @@ import { usedPublicationCases } from './used-publication.js';
 import { descriptorRaceCases } from './descriptor-races.js';
 import { packedMergeCases } from './packed-merge.js';
 import { packedIndirectCases } from './packed-indirect.js';
+import { packedUsedStableCases } from './packed-used-stable.js';
 import { vringFdFlagCases } from './vring-fd-flag.js';
 import { multiqueueCases } from './multiqueue.js';
 import { dataPathCases } from './data-path.js';
@@ -48,6 +49,7 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   ...descriptorRaceCases,
   ...packedMergeCases,
   ...packedIndirectCases,
+  ...packedUsedStableCases,
   ...ringEnableCases,
   ...vringFdFlagCases,
   ...multiqueueCases,

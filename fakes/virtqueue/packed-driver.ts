@@ -325,6 +325,31 @@ export class PackedQueueDriver {
     return this.isUsed(this.ring.getUint16(this.lastUsed * PACKED_DESC.SIZE + PACKED_DESC.FLAGS, true));
   }
 
+  /**
+   * How many used descriptors the device has published past the driver's position, counted
+   * without popping them (reads flags and ids only): for cases that look at the ring before the
+   * driver takes anything back. An id not in flight ends the count (popUsedInto reports it).
+   */
+  usedPending(): number {
+    let slot = this.lastUsed;
+    let wrap = this.usedWrap;
+    let n = 0;
+    while (n < this.size) {
+      const off = slot * PACKED_DESC.SIZE;
+      const flags = this.ring.getUint16(off + PACKED_DESC.FLAGS, true);
+      if (((flags & PackedDescFlag.AVAIL) !== 0) !== wrap || ((flags & PackedDescFlag.USED) !== 0) !== wrap) break;
+      const id = this.ring.getUint16(off + PACKED_DESC.ID, true);
+      if (id >= this.size || this.idBusy[id] === 0) break;
+      n++;
+      slot += this.idSlots[id];
+      if (slot >= this.size) {
+        slot -= this.size;
+        wrap = !wrap;
+      }
+    }
+    return n;
+  }
+
   private isUsed(flags: number): boolean {
     return ((flags & PackedDescFlag.AVAIL) !== 0) === this.usedWrap && ((flags & PackedDescFlag.USED) !== 0) === this.usedWrap;
   }
