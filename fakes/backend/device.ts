@@ -30,6 +30,12 @@ export interface DeviceQueue {
   pop(out: Chain): Chain | undefined;
   /** Returns `chain` with `len` bytes written; visible to the driver after {@link flush}. */
   pushUsed(chain: Chain, len: number): void;
+  /**
+   * Returns `chain` as only read (len 0, like a sent TX frame). The queue may complete several
+   * such chains with one used entry where the negotiated features allow it (IN_ORDER batching);
+   * visible to the driver after {@link flush}.
+   */
+  pushRead(chain: Chain): void;
   /** Publishes pushed elements (one index store), logs them, and signals the call fd if the driver wants it. */
   flush(): void;
   /** Marks `[gpa, gpa + len)` dirty when logging is on; call for every guest write. */

@@ -9,7 +9,8 @@
  * Data path: one reusable Chain per role; a frame that fits one single-segment RX buffer (the
  * common case) takes {@link NetLoopbackDevice} `loopOne`: header stored in place, small frames
  * copied word by word, large ones with `copyWithin` (same region) or `set` (across regions). One
- * used-index store per ring per burst (DeviceQueue.flush). No allocation per small packet.
+ * used-index store per ring per burst (DeviceQueue.flush); with IN_ORDER on a packed ring, one used
+ * descriptor for a whole TX burst (DeviceQueue.pushRead). No allocation per small packet.
  * @module
  */
 import { NET_HDR, NetFeature, VirtioFeature, featureMask, hasFeature } from '../wire/index.js';
@@ -149,7 +150,7 @@ export class NetLoopbackDevice implements Device {
       if (!deliver || !this.loop(t, rxq!, hdrLen, mrg)) this.counters.dropped++;
       else this.counters.looped++;
       // TX buffers are device-readable only: nothing written, len 0 (VU-DP-008).
-      txq.pushUsed(t, 0);
+      txq.pushRead(t);
     }
     if (n > 0) {
       txq.flush();

@@ -117,12 +117,14 @@ export class NetDevice {
       const pairs: NetQueuePair[] = [];
       // With EVENT_IDX the drivers suppress interrupts through used_event: avail->flags must stay 0 (virtio §2.7.7.2).
       const eventIdx = hasFeature(negotiated.features, VirtioFeature.EVENT_IDX);
+      // With IN_ORDER a packed device may complete a run of buffers with one used descriptor.
+      const inOrder = hasFeature(negotiated.features, VirtioFeature.IN_ORDER);
       for (let p = 0; p < queuePairs; p++) {
         const mkQueue = (index: number): NetQueue => {
           let driver: TrafficQueue;
           let layout: NetQueue['layout'];
           if (options.packed) {
-            const packed = PackedQueueDriver.create(memory, (n, a) => alloc.alloc(n, a), { size: queueSize, eventIdx });
+            const packed = PackedQueueDriver.create(memory, (n, a) => alloc.alloc(n, a), { size: queueSize, eventIdx, inOrder });
             packed.setInterrupts(false); // the traffic loop polls the used descriptors
             const c = packed.vringConfig();
             driver = packed;

@@ -11,7 +11,7 @@ const RINGS = 0x1000;
 const BUFS = 0x40_0000;
 const PER_ID = 256;
 
-function pair(size: number, opts: { eventIdx?: boolean; indirect?: boolean } = {}) {
+function pair(size: number, opts: { eventIdx?: boolean; indirect?: boolean; inOrder?: boolean } = {}) {
   const mem = testMemory([[0, 0x30_0000], [BUFS, PER_ID * 32768]]);
   const drv = PackedQueueDriver.create(mem, allocIn(mem, RINGS, 0x30_0000), { size, maxIndirect: 8, ...opts });
   const dev = PackedQueueDevice.fromConfig(mem, drv.vringConfig());
@@ -318,5 +318,49 @@ describe('packed driver/device property', () => {
       { k: 'push', pick: 0 }, { k: 'flush' }, { k: 'poll' },
     ];
     for (const size of [1, 3, 4]) runOps(size, Array.from({ length: 40 }, () => lap).flat());
+  });
+});
+
+describe('PackedQueueDriver under IN_ORDER', () => {
+  it('retires a batch completed by one used descriptor in avail order, the last with its len', () => {
+    const { drv, dev } = pair(8, { inOrder: true });
+    // Chains of 1, 2 and 1 slots; the device completes all three with the third's id.
+    const ids = [
+      drv.addChain([{ addr: BUFS, len: 8, write: false }]),
+      drv.addChain([{ addr: BUFS + 256, len: 8, write: false }, { addr: BUFS + 512, len: 8, write: false }]),
+      drv.addChain([{ addr: BUFS + 768, len: 16, write: true }]),
+    ];
+    drv.publish();
+    const chains = ids.map(() => chainOf(dev.pop()));
+    dev.pushUsed(chains[2].head, 12, chains.reduce((n, c) => n + c.ringSlots, 0));
+    dev.flushUsed();
+    const got = [drv.pollUsed(), drv.pollUsed(), drv.pollUsed(), drv.pollUsed()];
+    expect(got.slice(0, 3)).toEqual([
+      { id: ids[0], len: 0, written: false },
+      { id: ids[1], len: 0, written: false },
+      { id: ids[2], len: 12, written: true },
+    ]);
+    expect(got[3]).toBeUndefined();
+    expect(drv.batchedBuffers).toBe(2);
+    expect(drv.freeSlots).toBe(8);
+    expect(drv.tracker.violations).toEqual([]);
+    // The ring goes on from the right position: the next chain and its completion line up.
+    const next = drv.addChain([{ addr: BUFS, len: 8, write: false }]);
+    drv.publish();
+    const c = chainOf(dev.pop());
+    dev.pushUsed(c.head, 0, c.ringSlots);
+    dev.flushUsed();
+    expect(drv.pollUsed()).toEqual({ id: next, len: 0, written: false });
+  });
+
+  it('stops on a used descriptor naming an id that is not in flight (VU-PK-003)', () => {
+    const { drv, dev } = pair(4, { inOrder: true });
+    drv.addChain([{ addr: BUFS, len: 8, write: false }]);
+    drv.publish();
+    const c = chainOf(dev.pop());
+    dev.pushUsed(3, 0, c.ringSlots);
+    dev.flushUsed();
+    expect(drv.pollUsed()).toBeUndefined();
+    expect(drv.tracker.violations).toMatchObject([{ rule: 'VU-PK-003', head: 3 }]);
   });
 });

@@ -35,6 +35,12 @@ export interface PackedDriverOptions {
   readonly indirect?: boolean;
   /** Entries of each id's indirect table, allocated on first use (default 16). */
   readonly maxIndirect?: number;
+  /**
+   * VIRTIO_F_IN_ORDER negotiated (default false): the device may complete a run of buffers with
+   * one used descriptor naming the run's last id (virtio §2.8.9, VU-ORD-002), and the driver
+   * retires the run in the order the buffers were made available.
+   */
+  readonly inOrder?: boolean;
 }
 
 /** One buffer of a chain. */
@@ -88,6 +94,10 @@ export class PackedQueueDriver {
   readonly eventIdx: boolean;
   /** VIRTIO_RING_F_INDIRECT_DESC negotiated. */
   readonly indirect: boolean;
+  /** VIRTIO_F_IN_ORDER negotiated. */
+  readonly inOrder: boolean;
+  /** Buffers retired as part of an in-order batch without a used descriptor of their own. */
+  batchedBuffers = 0;
   /** GPA of the descriptor ring (16-aligned). */
   readonly descAddr: number;
   /** GPA of the driver event suppression area (4-aligned). */
@@ -120,6 +130,14 @@ export class PackedQueueDriver {
   private readonly pendSlot: Uint16Array;
   private readonly pendFlags: Uint16Array;
   private pendCount = 0;
+  // IN_ORDER: ids in flight in the order made available (a ring buffer), and the batch being
+  // retired: the id its used descriptor names (-1: none) with that descriptor's len and WRITE.
+  private readonly availOrder: Uint16Array;
+  private orderHead = 0;
+  private orderCount = 0;
+  private batchEnd = -1;
+  private batchLen = 0;
+  private batchWritten = false;
   private addedSinceKick = 0;
   private broken = false;
 
@@ -130,6 +148,8 @@ export class PackedQueueDriver {
     this.size = n;
     this.eventIdx = opts.eventIdx ?? false;
     this.indirect = opts.indirect ?? false;
+    this.inOrder = opts.inOrder ?? false;
+    this.availOrder = new Uint16Array(this.inOrder ? n : 0);
     this.maxIndirect = opts.maxIndirect ?? 16;
     this.descAddr = alloc(PACKED_DESC.SIZE * n, PACKED_DESC.ALIGN);
     this.driverEventAddr = alloc(PACKED_EVENT.SIZE, PACKED_EVENT.ALIGN);
@@ -171,7 +191,7 @@ export class PackedQueueDriver {
   vringConfig(extra: Partial<VringConfig> = {}): VringConfig {
     return {
       format: 'packed', size: this.size, descAddr: this.descAddr, availAddr: this.driverEventAddr, usedAddr: this.deviceEventAddr,
-      eventIdx: this.eventIdx, indirect: this.indirect, inOrder: false, ...extra,
+      eventIdx: this.eventIdx, indirect: this.indirect, inOrder: this.inOrder, ...extra,
     };
   }
 
@@ -276,6 +296,7 @@ export class PackedQueueDriver {
     this.idSlots[id] = slots;
     this.idWritable[id] = writable;
     this.idBusy[id] = 1;
+    if (this.inOrder) this.availOrder[(this.orderHead + this.orderCount++) % this.size] = id;
     this.free -= slots;
     this.addedSinceKick += slots;
   }
@@ -322,7 +343,7 @@ export class PackedQueueDriver {
 
   /** Whether the next used slot holds a used descriptor (a fresh read of its flags). */
   hasUsed(): boolean {
-    return this.isUsed(this.ring.getUint16(this.lastUsed * PACKED_DESC.SIZE + PACKED_DESC.FLAGS, true));
+    return this.batchEnd >= 0 || this.isUsed(this.ring.getUint16(this.lastUsed * PACKED_DESC.SIZE + PACKED_DESC.FLAGS, true));
   }
 
   /**
@@ -361,6 +382,7 @@ export class PackedQueueDriver {
    */
   popUsedInto(out: UsedOut): boolean {
     if (this.broken) return false;
+    if (this.inOrder) return this.popInOrder(out);
     const off = this.lastUsed * PACKED_DESC.SIZE;
     const flags = this.ring.getUint16(off + PACKED_DESC.FLAGS, true);
     if (!this.isUsed(flags)) return false;
@@ -378,6 +400,54 @@ export class PackedQueueDriver {
     if (written && len > this.idWritable[id]) {
       this.tracker.violations.push({ rule: 'VU-DP-008', head: id, detail: `used id ${id} reports ${len} bytes written but its buffers have ${this.idWritable[id]} writable bytes (used flags 0x${flags.toString(16)})` });
     }
+    this.retire(id);
+    out.id = id;
+    out.len = len;
+    out.written = written;
+    return true;
+  }
+
+  /**
+   * popUsedInto under IN_ORDER: the used descriptor at the driver's position names the last
+   * buffer of a batch that starts with the oldest buffer in flight; the buffers before it are
+   * retired one per call without reading the ring (len 0; the descriptor's len belongs to the
+   * last, virtio §2.8.9). An id not in flight stops the queue as in the general path.
+   */
+  private popInOrder(out: UsedOut): boolean {
+    if (this.batchEnd < 0) {
+      const off = this.lastUsed * PACKED_DESC.SIZE;
+      const flags = this.ring.getUint16(off + PACKED_DESC.FLAGS, true);
+      if (!this.isUsed(flags)) return false;
+      const id = this.ring.getUint16(off + PACKED_DESC.ID, true);
+      if (id >= this.size || this.idBusy[id] === 0 || this.orderCount === 0) {
+        this.broken = true;
+        this.tracker.violations.push({ rule: 'VU-PK-003', head: id, detail: `used descriptor at slot ${this.lastUsed} names id ${id}, which is not in flight` });
+        return false;
+      }
+      this.batchEnd = id;
+      this.batchLen = this.ring.getUint32(off + PACKED_DESC.LEN, true);
+      this.batchWritten = (flags & PackedDescFlag.WRITE) !== 0;
+    }
+    const id = this.availOrder[this.orderHead];
+    this.orderHead = (this.orderHead + 1) % this.size;
+    this.orderCount--;
+    const last = id === this.batchEnd;
+    if (last) this.batchEnd = -1;
+    else this.batchedBuffers++;
+    const len = last ? this.batchLen : 0;
+    const written = last && this.batchWritten;
+    if (written && len > this.idWritable[id]) {
+      this.tracker.violations.push({ rule: 'VU-DP-008', head: id, detail: `used id ${id} reports ${len} bytes written but its buffers have ${this.idWritable[id]} writable bytes` });
+    }
+    this.retire(id);
+    out.id = id;
+    out.len = len;
+    out.written = written;
+    return true;
+  }
+
+  // Frees `id`'s slots and moves the driver's used position past them.
+  private retire(id: number): void {
     const slots = this.idSlots[id];
     this.idBusy[id] = 0;
     this.idStack[this.idTop++] = id;
@@ -387,10 +457,6 @@ export class PackedQueueDriver {
       this.lastUsed -= this.size;
       this.usedWrap = !this.usedWrap;
     }
-    out.id = id;
-    out.len = len;
-    out.written = written;
-    return true;
   }
 
   /** Allocating convenience over {@link popUsedInto}. */
