@@ -58,7 +58,7 @@ describe('vhostlab CLI', () => {
   });
 
   it('checks traffic options before it connects: exit 2, not 3', () => {
-    for (const bad of [['--size', '5000'], ['--size', '10'], ['--queue-size', '300'], ['--queues', '500']]) {
+    for (const bad of [['--size', '5000'], ['--size', '10'], ['--queue-size', '300'], ['--queues', '500'], ['--in-order']]) {
       const r = vhostlab('traffic', '--socket', '/nonexistent/vhost.sock', '--timeout', '200', ...bad);
       expect(r.status, `${bad.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toMatch(new RegExp(bad[0]));
