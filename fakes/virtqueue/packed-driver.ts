@@ -195,6 +195,11 @@ export class PackedQueueDriver {
     };
   }
 
+  /** The slot the next chain will start at (for cases that check which slots a device writes). */
+  get availPosition(): number {
+    return this.nextAvail;
+  }
+
   /** Ring slots not held by chains in flight or pending. */
   get freeSlots(): number {
     return this.free;
