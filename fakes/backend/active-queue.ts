@@ -21,7 +21,7 @@ import { eventfdSignal } from '../../native/index.js';
 import { SPLIT_USED, VRING_F_LOG, PACKED_WRAP_BIT, packedDescRingSize, splitUsedSize } from '../wire/index.js';
 import {
   Chain, ChainError, ChainWalker, PackedQueueDevice, SplitQueueDevice, decodePackedVringBase, mapRingAreas,
-  type VringConfig,
+  type Segment, type VringConfig,
 } from '../virtqueue/index.js';
 import type { DeviceQueue } from './device.js';
 import type { DataPathHooks, RingStartEvent, UsedEvent } from './hooks.js';
@@ -75,6 +75,9 @@ export class ActiveQueue implements DeviceQueue {
   private readonly batchReads: boolean;
   private readBatchId = 0;
   private readBatchSlots = 0;
+  // No hook that must see each chain or completion, no inflight area that must see each head:
+  // peekFlat may bypass Chain.
+  private readonly flatPath: boolean;
 
   private constructor(
     private readonly state: SessionState,
@@ -94,6 +97,7 @@ export class ActiveQueue implements DeviceQueue {
     }
     // A fault hook must see (and may rewrite) every completion one by one, so it disables batching.
     this.batchReads = this.packed !== undefined && this.packed.inOrder && hooks?.beforeUsed === undefined;
+    this.flatPath = inflight === undefined && hooks?.onChain === undefined && hooks?.beforeUsed === undefined;
     this.inflight = inflight;
     if (inflight !== undefined) {
       this.resubmitWalker = new ChainWalker(mem, { queueSize: cfg.size, indirect: cfg.indirect });
@@ -239,6 +243,36 @@ export class ActiveQueue implements DeviceQueue {
     }
     this.hooks?.onChain?.(this.index, r, this.state);
     return r;
+  }
+
+  /** @inheritDoc */
+  peekFlat(out: Segment, write: boolean, minLen: number): number {
+    if (this.released) return -1;
+    if (!this.flatPath) return -2;
+    return this.split !== undefined ? this.split.peekFlat(out, write, minLen) : this.packed!.peekFlat(out, write, minLen);
+  }
+
+  /** @inheritDoc */
+  skipFlat(): void {
+    if (this.split !== undefined) this.split.skipFlat();
+    else this.packed!.skipFlat();
+  }
+
+  /** @inheritDoc */
+  pushUsedFlat(id: number, len: number): void {
+    if (this.readBatchSlots > 0) this.closeReadBatch();
+    this.writeUsed(id, len, 1);
+  }
+
+  /** @inheritDoc */
+  pushReadFlat(id: number): void {
+    if (!this.batchReads) {
+      this.pushUsedFlat(id, 0);
+      return;
+    }
+    if (this.readBatchSlots === this.size) this.closeReadBatch();
+    this.readBatchId = id;
+    this.readBatchSlots++;
   }
 
   /** @inheritDoc */

@@ -6,7 +6,7 @@
  * @module
  */
 import type { DeviceType } from '../wire/index.js';
-import type { Chain } from '../virtqueue/index.js';
+import type { Chain, Segment } from '../virtqueue/index.js';
 
 /** A started ring as a device sees it (split or packed alike). */
 export interface DeviceQueue {
@@ -28,6 +28,19 @@ export interface DeviceQueue {
    * a packed ring that cannot be parsed past them).
    */
   pop(out: Chain): Chain | undefined;
+  /**
+   * The packed fast path (PackedQueueDevice.peekFlat): the next chain's only buffer in `out` and
+   * its id, when the chain is one descriptor with WRITE = `write`, at least `minLen` bytes, in a
+   * cached region, and no hook must see it; else -1 (nothing waiting) or -2 (use {@link pop}).
+   * Nothing is consumed until {@link skipFlat}.
+   */
+  peekFlat(out: Segment, write: boolean, minLen: number): number;
+  /** Consumes the chain {@link peekFlat} returned. */
+  skipFlat(): void;
+  /** {@link pushUsed} for a chain taken by {@link peekFlat}. */
+  pushUsedFlat(id: number, len: number): void;
+  /** {@link pushRead} for a chain taken by {@link peekFlat}. */
+  pushReadFlat(id: number): void;
   /** Returns `chain` with `len` bytes written; visible to the driver after {@link flush}. */
   pushUsed(chain: Chain, len: number): void;
   /**

@@ -6,15 +6,18 @@
  * VU-NET-005). A frame with no RX buffer to land in is dropped, as a NIC without a receiver
  * would (the front-end's TX never stalls on its own RX).
  *
- * Data path: one reusable Chain per role; a frame that fits one single-segment RX buffer (the
- * common case) takes {@link NetLoopbackDevice} `loopOne`: header stored in place, small frames
- * copied word by word, large ones with `copyWithin` (same region) or `set` (across regions). One
+ * Data path: a one-descriptor TX frame into a one-descriptor RX buffer that holds it (what DPDK
+ * virtio-user and our driver post) takes `loopFlat`, which reads each descriptor once and never
+ * builds a Chain (DeviceQueue.peekFlat; off when a hook must see every chain, as --strict's does).
+ * Everything else is walked into one reusable Chain per role; a frame that fits one
+ * single-segment RX buffer then takes `loopOne`. Both store the header in place and copy small
+ * frames word by word, large ones with `copyWithin` (same region) or `set` (across regions). One
  * used-index store per ring per burst (DeviceQueue.flush); with IN_ORDER on a packed ring, one used
  * descriptor for a whole TX burst (DeviceQueue.pushRead). No allocation per small packet.
  * @module
  */
 import { NET_HDR, NetFeature, VirtioFeature, featureMask, hasFeature } from '../wire/index.js';
-import { Chain } from '../virtqueue/index.js';
+import { Chain, Segment } from '../virtqueue/index.js';
 import type { Device, DeviceContext, DeviceQueue } from './device.js';
 
 /** Frames per TX burst before the used rings are published. */
@@ -40,6 +43,27 @@ function copyWords(src: DataView, from: number, dst: DataView, to: number, len: 
   for (; i < len; i++) dst.setUint8(to + i, src.getUint8(from + i));
 }
 
+/**
+ * Copies `k` bytes from `s.host[from..]` to `w.host[o..]`: small copies word by word (native
+ * words when both ends are 4-aligned, the usual mbuf layout), large ones with `copyWithin` (same
+ * region) or `set` (across regions).
+ */
+function copySegment(s: Segment, from: number, w: Segment, o: number, k: number): void {
+  const dst = w.host;
+  if (k <= SMALL_COPY) {
+    const sw = s.words;
+    const dw = w.words;
+    if (((from | o) & 3) === 0 && sw.length > 0 && dw.length > 0) {
+      const n = k >>> 2;
+      const si = from >>> 2;
+      const di = o >>> 2;
+      for (let j = 0; j < n; j++) dw[di + j] = sw[si + j];
+      for (let j = n << 2; j < k; j++) dst[o + j] = s.host[from + j];
+    } else copyWords(s.view, from, w.view, o, k);
+  } else if (s.host === dst) dst.copyWithin(o, from, from + k);
+  else dst.set(s.host.subarray(from, from + k), o);
+}
+
 /** Options of {@link NetLoopbackDevice}. */
 export interface NetLoopbackOptions {
   /** Queue pairs (default 1). */
@@ -56,6 +80,8 @@ export interface NetCounters {
   dropped: number;
   /** Frames that did not fit their RX buffer(s) and were cut. */
   truncated: number;
+  /** Of the looped frames, those that took the one-descriptor fast path (the rest were walked as chains). */
+  fastPath: number;
 }
 
 /** A virtio-net device that loops TX into RX. */
@@ -65,9 +91,12 @@ export class NetLoopbackDevice implements Device {
   readonly maxQueues: number;
   readonly queueNum: number;
   /** Running counters (for logs and tests). */
-  readonly counters: NetCounters = { looped: 0, dropped: 0, truncated: 0 };
+  readonly counters: NetCounters = { looped: 0, dropped: 0, truncated: 0, fastPath: 0 };
   private readonly mac: Uint8Array;
   private readonly tx = new Chain();
+  // The fast path's buffers (one-descriptor chains, see loopFlat).
+  private readonly txFlat = new Segment();
+  private readonly rxFlat = new Segment();
   private readonly rx: Chain[] = Array.from({ length: MAX_MERGE }, () => new Chain());
   private readonly hdr = new Uint8Array(NET_HDR.SIZE_V1);
   private configMac: Uint8Array;
@@ -123,10 +152,9 @@ export class NetLoopbackDevice implements Device {
 
   /** Loops up to {@link NET_BURST} frames from `txq` into the RX ring of its pair. */
   process(txq: DeviceQueue, ctx: DeviceContext): number {
-    const t = this.tx;
     // Most passes of a busy-polling engine find nothing: leave before the per-burst set-up (the
     // feature and enabled checks compare bigints).
-    if (txq.pop(t) === undefined) return 0;
+    if (!txq.hasAvailable()) return 0;
     const features = ctx.features;
     // Derived once per feature set, not per burst: bigint feature tests showed in profiles.
     if (features !== this.featuresSeen) {
@@ -138,9 +166,11 @@ export class NetLoopbackDevice implements Device {
     const mrg = this.mrg;
     const rxq = ctx.queue(txq.index - 1);
     const deliver = txq.enabled && rxq !== undefined && rxq.enabled;
-    let n = 0;
-    for (;;) {
-      if (n > 0 && (n === NET_BURST || txq.pop(t) === undefined)) break;
+    let n = deliver ? this.loopFlat(txq, rxq!, hdrLen) : 0;
+    // The general path: what the fast path leaves (chains of several descriptors, indirect
+    // tables, buffers in another region, short frames, no RX buffer, disabled rings, hooks).
+    const t = this.tx;
+    while (n < NET_BURST && txq.pop(t) !== undefined) {
       n++;
       if (t.readableBytes < hdrLen) {
         ctx.violation('VU-DP-011', `TX chain ${t.head} has ${t.readableBytes} readable bytes, less than the ${hdrLen}-byte net header`, txq.index);
@@ -157,6 +187,49 @@ export class NetLoopbackDevice implements Device {
       rxq?.flush();
     }
     return n;
+  }
+
+  /**
+   * The packed fast path: one-descriptor TX frames into one-descriptor RX buffers that hold them
+   * (DPDK virtio-user's usual layout), without Chain bookkeeping. Stops at the first frame it
+   * cannot take whole; that frame is still in the ring, for the general path.
+   */
+  private loopFlat(txq: DeviceQueue, rxq: DeviceQueue, hdrLen: number): number {
+    const s = this.txFlat;
+    const d = this.rxFlat;
+    let n = 0;
+    while (n < NET_BURST) {
+      const tid = txq.peekFlat(s, false, hdrLen);
+      if (tid < 0) break;
+      const rid = rxq.peekFlat(d, true, s.len);
+      if (rid < 0) break;
+      txq.skipFlat();
+      rxq.skipFlat();
+      n++;
+      this.writeHeader(d, hdrLen);
+      copySegment(s, s.hostOffset + hdrLen, d, d.hostOffset + hdrLen, s.len - hdrLen);
+      if (rxq.logging) rxq.logWrite(d.addr, s.len);
+      rxq.pushUsedFlat(rid, s.len);
+      txq.pushReadFlat(tid);
+    }
+    this.counters.looped += n;
+    this.counters.fastPath += n;
+    return n;
+  }
+
+  /** The net header of a frame in one RX buffer: offload fields zero, num_buffers 1 (V1 layout). */
+  private writeHeader(w: Segment, hdrLen: number): void {
+    const base = w.hostOffset;
+    if (hdrLen === NET_HDR.SIZE_V1) {
+      // flags..csum_offset zero, num_buffers (u16 LE at 10) = 1.
+      const dv = w.view;
+      dv.setInt32(base, 0);
+      dv.setInt32(base + 4, 0);
+      dv.setInt32(base + 8, 0x10000, true);
+    } else {
+      const dst = w.host;
+      for (let i = 0; i < hdrLen; i++) dst[base + i] = 0;
+    }
   }
 
   /** Copies one TX frame into RX buffer(s); false when it was dropped. */
@@ -221,18 +294,8 @@ export class NetLoopbackDevice implements Device {
    */
   private loopOne(t: Chain, c: Chain, rxq: DeviceQueue, hdrLen: number, need: number): void {
     const w = c.writable[0];
-    const dst = w.host;
-    const dv = w.view;
-    const base = w.hostOffset;
-    if (hdrLen === NET_HDR.SIZE_V1) {
-      // flags..csum_offset zero, num_buffers (u16 LE at 10) = 1.
-      dv.setInt32(base, 0);
-      dv.setInt32(base + 4, 0);
-      dv.setInt32(base + 8, 0x10000, true);
-    } else {
-      for (let i = 0; i < hdrLen; i++) dst[base + i] = 0;
-    }
-    let o = base + hdrLen;
+    this.writeHeader(w, hdrLen);
+    let o = w.hostOffset + hdrLen;
     let skip = hdrLen;
     const segs = t.readable;
     for (let i = 0; i < segs.length; i++) {
@@ -241,22 +304,8 @@ export class NetLoopbackDevice implements Device {
         skip -= s.len;
         continue;
       }
-      const from = s.hostOffset + skip;
       const k = s.len - skip;
-      if (k <= SMALL_COPY) {
-        // Both 4-aligned (the usual mbuf layout): whole native words, then the tail bytes.
-        const sw = s.words;
-        const dw = w.words;
-        if (((from | o) & 3) === 0 && sw.length > 0 && dw.length > 0) {
-          const n = k >>> 2;
-          const si = from >>> 2;
-          const di = o >>> 2;
-          for (let j = 0; j < n; j++) dw[di + j] = sw[si + j];
-          for (let j = n << 2; j < k; j++) dst[o + j] = s.host[from + j];
-        } else copyWords(s.view, from, dv, o, k);
-      }
-      else if (s.host === dst) dst.copyWithin(o, from, from + k);
-      else dst.set(s.host.subarray(from, from + k), o);
+      copySegment(s, s.hostOffset + skip, w, o, k);
       o += k;
       skip = 0;
     }

@@ -370,6 +370,25 @@ export class ChainWalker {
     return undefined;
   }
 
+  /**
+   * The packed fast path's buffer check: fills `out` when `[lo/hi, +len)` is non-empty and lies
+   * wholly inside the region the last lookup hit, with the table unchanged since. False means
+   * "walk it the general way" (which also refreshes the hit), not that the buffer is bad.
+   */
+  flat(out: Segment, lo: number, hi: number, len: number): boolean {
+    if (len === 0 || hi >= HI_LIMIT) return false;
+    const addr = hi * TWO_32 + lo;
+    const h = this.lastHit;
+    if (this.regions !== this.mem.regions || h >= this.starts.length || addr < this.starts[h] || addr + len > this.ends[h]) return false;
+    out.addr = addr;
+    out.len = len;
+    out.host = this.hosts[h];
+    out.view = this.views[h];
+    out.words = this.words[h];
+    out.hostOffset = addr - this.starts[h];
+    return true;
+  }
+
   // Region containing [lo/hi, +len) entirely, or -1.
   private locate(lo: number, hi: number, len: number): number {
     if (hi >= HI_LIMIT) return -1;

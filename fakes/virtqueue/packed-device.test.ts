@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PACKED_EVENT, PackedDescFlag as F, PackedEventFlag } from '../wire/ring-layout.js';
-import { Chain, ChainError, isChainError } from './chain-walker.js';
+import { Chain, ChainError, Segment, isChainError } from './chain-walker.js';
 import { PackedQueueDevice, decodePackedVringBase, encodePackedVringBase } from './packed-device.js';
 import { QueueConfigError, type VringConfig } from './queue-config.js';
 import { testMemory } from './__test-helpers__/test-memory.js';
@@ -280,5 +280,37 @@ describe('PackedQueueDevice.fromConfig', () => {
   ])('rejects %s', (_name, patch, why) => {
     expect(() => PackedQueueDevice.fromConfig(mem, { ...ok, ...patch })).toThrow(QueueConfigError);
     expect(() => PackedQueueDevice.fromConfig(mem, { ...ok, ...patch })).toThrow(why);
+  });
+});
+
+describe('PackedQueueDevice: the one-descriptor fast path (peekFlat)', () => {
+  it('takes a lone descriptor without consuming it until skipFlat, and leaves everything else to pop', () => {
+    const { dev, desc, usedAt } = setup(4);
+    const seg = new Segment();
+    expect(dev.peekFlat(seg, false, 0)).toBe(-1); // nothing available
+    desc(0, B + 0x40, 64, 7, AV1);
+    // The walker's region cache is cold: the first chain is for pop, which fills it.
+    expect(dev.peekFlat(seg, false, 0)).toBe(-2);
+    expect(chainOf(dev.pop(new Chain())).head).toBe(7);
+    desc(1, B + 0x80, 64, 9, AV1);
+    expect(dev.peekFlat(seg, true, 0)).toBe(-2); // WRITE differs
+    expect(dev.peekFlat(seg, false, 65)).toBe(-2); // shorter than asked
+    expect(dev.peekFlat(seg, false, 12)).toBe(9);
+    expect(dev.peekFlat(seg, false, 12)).toBe(9); // still there: peeking consumes nothing
+    expect(seg).toMatchObject({ addr: B + 0x80, len: 64, hostOffset: 0x80 });
+    dev.skipFlat();
+    expect(dev.state.lastAvailIdx).toBe(2);
+    dev.pushUsed(9, 0, 1);
+    dev.flushUsed();
+    expect(usedAt(0)).toEqual({ id: 9, len: 0, flags: USED1 });
+    // A two-descriptor chain (its tail a zero-length buffer) goes through pop.
+    desc(2, B + 0x100, 16, 1, AV1 | F.NEXT);
+    desc(3, B + 0x200, 0, 2, AV1);
+    expect(dev.peekFlat(seg, false, 0)).toBe(-2);
+    expect(chainOf(dev.pop(new Chain())).ringSlots).toBe(2);
+    // Past the end of guest memory: pop reports it, the fast path never accepts it.
+    desc(0, 0x7fff_0000, 16, 3, AV0);
+    expect(dev.peekFlat(seg, false, 0)).toBe(-2);
+    expect(errOf(dev.pop(new Chain())).rule).toBe('VU-DP-014');
   });
 });

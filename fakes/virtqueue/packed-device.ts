@@ -15,7 +15,7 @@
  */
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { PACKED_DESC, PACKED_EVENT, PACKED_WRAP_BIT, PackedDescFlag, PackedEventFlag } from '../wire/ring-layout.js';
-import { Chain, ChainError, ChainWalker } from './chain-walker.js';
+import { Chain, ChainError, ChainWalker, type Segment } from './chain-walker.js';
 import { QueueStateError, mapRingAreas, storeLoadFence, type VringConfig } from './queue-config.js';
 
 // The vring base encoding is wire format (CHECKLIST §3.3): it lives in fakes/wire.
@@ -109,6 +109,35 @@ export class PackedQueueDevice {
     }
     if (this.eventIdx && this.notifyOn) this.writeDeviceEventOffset();
     return r;
+  }
+
+  /**
+   * The fast path for the common chain, one descriptor: when the next available slot holds a
+   * descriptor without NEXT or INDIRECT, whose WRITE flag equals `write`, at least `minLen` bytes
+   * long and inside the region the walker hit last, fills `out` with its buffer and returns its
+   * id, *without consuming it* ({@link skipFlat} does). Returns -1 when nothing is available and
+   * -2 when the chain is for {@link pop} (which applies every rule; this accepts only chains that
+   * pop would accept as they are). Each field is read once (VU-DP-015): `out` is what counts.
+   */
+  peekFlat(out: Segment, write: boolean, minLen: number): number {
+    const ring = this.ring;
+    const off = this.nextAvail * PACKED_DESC.SIZE;
+    const flags = ring.getUint16(off + PACKED_DESC.FLAGS, true);
+    if (!this.isAvail(flags)) return -1;
+    if ((flags & (PackedDescFlag.NEXT | PackedDescFlag.INDIRECT | PackedDescFlag.WRITE)) !== (write ? PackedDescFlag.WRITE : 0)) return -2;
+    const len = ring.getUint32(off + PACKED_DESC.LEN, true);
+    if (len < minLen) return -2;
+    if (!this.walker.flat(out, ring.getUint32(off + PACKED_DESC.ADDR, true), ring.getUint32(off + PACKED_DESC.ADDR + 4, true), len)) return -2;
+    return ring.getUint16(off + PACKED_DESC.ID, true);
+  }
+
+  /** Consumes the one-slot chain {@link peekFlat} returned (as {@link pop} would have). */
+  skipFlat(): void {
+    if (++this.nextAvail === this.size) {
+      this.nextAvail = 0;
+      this.availWrap = !this.availWrap;
+    }
+    if (this.eventIdx && this.notifyOn) this.writeDeviceEventOffset();
   }
 
   /**

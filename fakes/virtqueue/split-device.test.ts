@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AVAIL_F_NO_INTERRUPT, DescFlag, USED_F_NO_NOTIFY } from '../wire/ring-layout.js';
-import { Chain, ChainError, isChainError } from './chain-walker.js';
+import { Chain, ChainError, Segment, isChainError } from './chain-walker.js';
 import { QueueConfigError } from './queue-config.js';
 import { SplitQueueDevice } from './split-device.js';
 import { HandSplitRing, writeDesc } from './__test-helpers__/split-ring.js';
@@ -404,5 +404,35 @@ describe('SplitQueueDevice.fromConfig', () => {
     expect(err).toBeInstanceOf(QueueConfigError);
     expect((err as QueueConfigError).code).toBe('VHU_ERR_QUEUE_CONFIG');
     expect((err as QueueConfigError).reason).toMatch(why);
+  });
+});
+
+describe('SplitQueueDevice: the one-descriptor fast path (peekFlat)', () => {
+  it('takes a lone descriptor without consuming it until skipFlat, and leaves everything else to pop', () => {
+    const { ring, dev } = setup();
+    const seg = new Segment();
+    expect(dev.peekFlat(seg, true, 0)).toBe(-1);
+    ring.desc(2, { addr: B, len: 32, flags: DescFlag.WRITE });
+    ring.offer(2);
+    expect(dev.peekFlat(seg, true, 0)).toBe(-2); // cold region cache: pop fills it
+    expect(chainOf(dev.pop()).head).toBe(2);
+    ring.desc(4, { addr: B + 0x100, len: 32, flags: DescFlag.WRITE });
+    ring.offer(4);
+    expect(dev.peekFlat(seg, false, 0)).toBe(-2); // WRITE differs
+    expect(dev.peekFlat(seg, true, 33)).toBe(-2); // too short
+    expect(dev.peekFlat(seg, true, 32)).toBe(4);
+    expect(dev.lastAvailIdx).toBe(1); // not consumed
+    expect(seg).toMatchObject({ addr: B + 0x100, len: 32 });
+    dev.skipFlat();
+    expect(dev.lastAvailIdx).toBe(2);
+    // A chain, and a head outside the ring, are pop's.
+    ring.desc(5, { addr: B, len: 8, flags: DescFlag.NEXT, next: 6 });
+    ring.desc(6, { addr: B + 8, len: 8 });
+    ring.offer(5);
+    expect(dev.peekFlat(seg, false, 0)).toBe(-2);
+    expect(chainOf(dev.pop()).readableBytes).toBe(16);
+    ring.offer(8);
+    expect(dev.peekFlat(seg, false, 0)).toBe(-2);
+    expect(errOf(dev.pop()).rule).toBe('VU-DP-004');
   });
 });

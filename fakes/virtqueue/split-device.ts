@@ -14,14 +14,16 @@
 import type { GuestMemory } from '../memory/guest-memory.js';
 import {
   AVAIL_F_NO_INTERRUPT,
+  DescFlag,
   SPLIT_AVAIL,
+  SPLIT_DESC,
   SPLIT_USED,
   USED_F_NO_NOTIFY,
   splitAvailEventOffset,
   splitUsedEventOffset,
   vringNeedEvent,
 } from '../wire/ring-layout.js';
-import { Chain, ChainError, ChainWalker } from './chain-walker.js';
+import { Chain, ChainError, ChainWalker, type Segment } from './chain-walker.js';
 import { QueueStateError, mapRingAreas, storeLoadFence, type VringConfig } from './queue-config.js';
 
 /** Device side of one split virtqueue. Build it with {@link SplitQueueDevice.fromConfig}. */
@@ -117,6 +119,40 @@ export class SplitQueueDevice {
     this.nextAvail = (this.nextAvail + 1) & 0xffff;
     if (this.eventIdx && this.notifyOn) this.used.setUint16(this.availEventOff, this.nextAvail, true);
     return this.walker.walkSplit(this.desc, head, out ?? new Chain());
+  }
+
+  /**
+   * The fast path for the common chain, one descriptor: when the next available head names a
+   * descriptor without NEXT or INDIRECT, whose WRITE flag equals `write`, at least `minLen` bytes
+   * long and inside the region the walker hit last, fills `out` with its buffer and returns the
+   * head, *without consuming it* ({@link skipFlat} does). Returns -1 when nothing is available
+   * and -2 when the chain is for {@link pop}, which applies every rule (an avail index that jumped
+   * too far, a bad head, a longer chain); this accepts only chains pop would accept as they are.
+   */
+  peekFlat(out: Segment, write: boolean, minLen: number): number {
+    if (this.nextAvail === this.shadowAvail) {
+      const idx = this.avail.getUint16(SPLIT_AVAIL.IDX, true);
+      if (idx === this.nextAvail) return -1;
+      // Left for pop to report (VU-DP-003); the shadow stays so pop reads the index itself.
+      if (((idx - this.nextAvail) & 0xffff) > this.size) return -2;
+      this.shadowAvail = idx;
+    }
+    const head = this.avail.getUint16(SPLIT_AVAIL.RING + SPLIT_AVAIL.ENTRY * (this.nextAvail & this.mask), true);
+    if (head >= this.size) return -2;
+    const d = this.desc;
+    const off = head * SPLIT_DESC.SIZE;
+    const flags = d.getUint16(off + SPLIT_DESC.FLAGS, true);
+    if ((flags & (DescFlag.NEXT | DescFlag.INDIRECT | DescFlag.WRITE)) !== (write ? DescFlag.WRITE : 0)) return -2;
+    const len = d.getUint32(off + SPLIT_DESC.LEN, true);
+    if (len < minLen) return -2;
+    if (!this.walker.flat(out, d.getUint32(off + SPLIT_DESC.ADDR, true), d.getUint32(off + SPLIT_DESC.ADDR + 4, true), len)) return -2;
+    return head;
+  }
+
+  /** Consumes the head {@link peekFlat} returned (as {@link pop} would have). */
+  skipFlat(): void {
+    this.nextAvail = (this.nextAvail + 1) & 0xffff;
+    if (this.eventIdx && this.notifyOn) this.used.setUint16(this.availEventOff, this.nextAvail, true);
   }
 
   /**
