@@ -41,7 +41,7 @@ export const dataPathCases: readonly ConformanceCase[] = Object.freeze([
   {
     id: 'backend/data-path/indirect-descriptors',
     title: 'Chains in indirect tables loop intact',
-    area: 'data-path', requirements: ['VU-DP-016'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    area: 'data-path', requirements: ['VU-DP-016', 'VU-FEAT-007'], level: 'MUST', role: 'backend', deviceTypes: NET,
     needs: { ...LOOP, features: [VirtioFeature.INDIRECT_DESC] },
     spec: { doc: 'virtio', anchor: '2.7.5.3', quote: 'With VIRTIO_F_INDIRECT_DESC a descriptor with INDIRECT points to a table of descriptors that forms the chain.' },
     description: 'Negotiates INDIRECT_DESC; TX and RX chains of 3–4 pieces sit in indirect tables; 16 frames of 300 bytes must loop intact.',
@@ -156,7 +156,7 @@ export const dataPathCases: readonly ConformanceCase[] = Object.freeze([
   {
     id: 'backend/data-path/in-order-used-order',
     title: 'With IN_ORDER, TX and RX buffers are used in the order they were made available',
-    area: 'data-path', requirements: ['VU-ORD-001', 'VU-ORD-002'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    area: 'data-path', requirements: ['VU-ORD-001', 'VU-ORD-002', 'VU-FEAT-007'], level: 'MUST', role: 'backend', deviceTypes: NET,
     needs: { ...LOOP, features: [VirtioFeature.IN_ORDER] },
     spec: { doc: 'virtio', anchor: '2.7.9', quote: 'If VIRTIO_F_IN_ORDER has been negotiated, the device must use buffers in the same order in which they have been available.' },
     description: 'After a warm-up session, negotiates IN_ORDER on fresh rings (descriptors taken in ring order, never recycled), marks every used slot with a sentinel id, posts 64 RX buffers and 32 TX frames; once all 32 loop, the used elements must cover the buffers in order, batch by batch: each written element names the head made available at its slot or, for a batch, the last head of the batch, whose other slots stay unwritten (VU-ORD-002).',
@@ -347,7 +347,7 @@ export const dataPathCases: readonly ConformanceCase[] = Object.freeze([
   {
     id: 'backend/data-path/packed-ring',
     title: 'Frames loop through packed rings across several wraps',
-    area: 'data-path', requirements: ['VU-PK-001', 'VU-PK-003', 'VU-PK-004'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    area: 'data-path', requirements: ['VU-PK-001', 'VU-PK-003', 'VU-PK-004', 'VU-FEAT-007'], level: 'MUST', role: 'backend', deviceTypes: NET,
     needs: { ...LOOP, features: [VirtioFeature.RING_PACKED] },
     spec: { doc: 'virtio', anchor: '2.8', quote: 'Both wrap counters start at 1; the device marks a descriptor used by setting AVAIL and USED to its wrap counter and flips the counter after the last slot.' },
     description: 'Negotiates RING_PACKED, sets up packed RX/TX rings of 64 entries (base 0x8000: index 0, wrap counter 1) and loops 1000 frames through them.',

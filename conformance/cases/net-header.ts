@@ -122,7 +122,7 @@ export const netHeaderCases: readonly ConformanceCase[] = Object.freeze([
   {
     id: 'backend/net-header/num-buffers-counts-merged-buffers',
     title: 'With MRG_RXBUF a frame larger than one RX buffer spans several, and num_buffers counts them',
-    area: 'data-path', requirements: ['VU-NET-002'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    area: 'data-path', requirements: ['VU-NET-002', 'VU-FEAT-007'], level: 'MUST', role: 'backend', deviceTypes: NET,
     needs: { features: [NetFeature.MRG_RXBUF], loopingNet: true },
     spec: { doc: 'virtio', anchor: 'Device Operation: Processing of Incoming Packets', quote: 'If VIRTIO_NET_F_MRG_RXBUF is negotiated, the device MUST set num_buffers to the number of descriptors used to hold the incoming packet.' },
     description: 'Negotiates MRG_RXBUF, posts canary-filled RX buffers of 256 bytes and loops 4 frames of 1000 bytes: each must come back as num_buffers consecutive used elements, none longer than 256 bytes, whose bytes joined are the 12-byte header and the frame, with num_buffers in the first header equal to the number of elements.',

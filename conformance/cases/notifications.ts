@@ -142,7 +142,7 @@ export const notificationCases: readonly ConformanceCase[] = Object.freeze([
   {
     id: 'backend/notifications/event-idx-signals-at-crossing',
     title: 'With EVENT_IDX the device signals when used.idx passes used_event',
-    area: 'notifications', requirements: ['VU-EVT-002'], level: 'MUST', role: 'backend', deviceTypes: NET, needs: EVENT_IDX,
+    area: 'notifications', requirements: ['VU-EVT-002', 'VU-FEAT-007'], level: 'MUST', role: 'backend', deviceTypes: NET, needs: EVENT_IDX,
     spec: { doc: 'virtio', anchor: '2.7.7.2', quote: 'With VIRTIO_F_EVENT_IDX the device must notify when the used index it writes passes used_event (vring_need_event).' },
     description: 'Sets used_event = used.idx + 4 on TX ring 1 and completes 8 frames one by one: the fifth completion (used.idx = used_event + 1) must be signalled.',
     async run(ctx) {

@@ -83,6 +83,8 @@ export class Chain {
   descCount = 0;
   /** Packed: ring slots the chain occupies (the used descriptor skips this many). Split: 0. */
   ringSlots = 0;
+  /** The chain's buffers came from an indirect table (virtio §2.7.5.3, §2.8.7). */
+  indirect = false;
   /** Device-readable segments, in chain order. */
   readonly readable: Segment[] = [];
   /** Device-writable segments, in chain order. */
@@ -102,6 +104,7 @@ export class Chain {
     this.head = head;
     this.descCount = 0;
     this.ringSlots = 0;
+    this.indirect = false;
     this.readableBytes = 0;
     this.writableBytes = 0;
     this.used = 0;
@@ -228,6 +231,7 @@ export class ChainWalker {
         ttl = count;
         idx = 0;
         inIndirect = true;
+        out.indirect = true;
         continue;
       }
       const err = this.addBuffer(out, lo, hi, len, (flags & DescFlag.WRITE) !== 0, head);
@@ -294,6 +298,7 @@ export class ChainWalker {
     if (err !== undefined) return err;
     const t = this.locate(lo, hi, len);
     if (t < 0) return new ChainError('VU-DP-017', `indirect table ${hex(lo, hi)}+${len} not inside one region`, start);
+    out.indirect = true;
     const view = this.views[t];
     const base = hi * TWO_32 + lo - this.starts[t];
     const n = len / PACKED_DESC.SIZE;

@@ -146,6 +146,7 @@ describe('PackedQueueDevice: indirect (VU-PK-008)', () => {
     expect(c.head).toBe(2);
     expect(c.ringSlots).toBe(1);
     expect(c.descCount).toBe(3);
+    expect(c.indirect).toBe(true);
     expect([...c.readAll()]).toEqual([4, 5, 6]);
     expect(c.writableBytes).toBe(4);
   });

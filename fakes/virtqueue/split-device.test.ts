@@ -220,6 +220,12 @@ describe('SplitQueueDevice: indirect descriptors', () => {
     expect([...c.readAll()]).toEqual([1, 2, 3]);
     expect(c.writableBytes).toBe(6);
     expect(c.descCount).toBe(4); // direct, pointer, two table entries
+    expect(c.indirect).toBe(true);
+    // The same Chain reused for a direct chain forgets the flag.
+    ring.desc(2, { addr: B, len: 1 });
+    ring.offer(2);
+    expect(dev.pop(c)).toBe(c);
+    expect(c.indirect).toBe(false);
   });
 
   it.each([

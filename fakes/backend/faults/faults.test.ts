@@ -46,7 +46,7 @@ describe('fault registry', () => {
     expect(new Set(names).size).toBe(names.length);
     for (const n of ['ack-unoffered-features', 'drop-reply-ack', 'wrong-reply-flags', 'wrong-ring-base', 'double-used', 'write-readable',
       'write-after-return', 'process-after-stop', 'stale-memory-table', 'crash-on-unknown-region', 'hang-on-oversize', 'leak-fds',
-      'lose-ring-state-on-reconnect', 'no-reconnect', 'ignore-disable', 'nack-everything']) expect(names).toContain(n);
+      'lose-ring-state-on-reconnect', 'no-reconnect', 'ignore-disable', 'nack-everything', 'indirect-unserviced']) expect(names).toContain(n);
     for (const f of FAULTS) {
       expect(f.violates.length).toBeGreaterThan(0);
       for (const id of f.violates) expect(id).toMatch(/^VU-[A-Z]+-\d{3}$/);

@@ -14,6 +14,7 @@ import { PROCESS_ENV, type FaultDefinition, type FaultEnv } from './fault.js';
 import { hangOnOversize } from './hang-on-oversize.js';
 import { ignoreDisable } from './ignore-disable.js';
 import { ignoreInflight } from './ignore-inflight.js';
+import { indirectUnserviced } from './indirect-unserviced.js';
 import { leakFds } from './leak-fds.js';
 import { logAllOnlyAtStart } from './log-all-only-at-start.js';
 import { logAssignsBytes } from './log-assigns-bytes.js';
@@ -34,7 +35,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   ackUnofferedFeatures, ackRefusedConfig, dropReplyAck, nackEverything, wrongReplyFlags, hangOnOversize, leakFds,
   wrongRingBase, processAfterStop, ignoreDisable, staleMemoryTable, loseRingStateOnReconnect,
   logAllOnlyAtStart, logFlagOnlyAtStart, logAssignsBytes, logWritesPastEnd,
-  chattyBackendChannel, ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, crashOnUnknownRegion, noReconnect,
+  chattyBackendChannel, ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, indirectUnserviced, crashOnUnknownRegion, noReconnect,
 ];
 
 /** A fault name that does not exist. */
