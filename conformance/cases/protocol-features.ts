@@ -6,11 +6,12 @@
 import { closeFd, socketPair } from '../../native/index.js';
 import { sendMemoryTable } from '../../fakes/frontend/index.js';
 import {
-  FrontendRequest, ProtocolFeature, VirtioFeature, featureMask, hasFeature, requestName, u64, vringAddr, vringState,
+  FrontendRequest, ProtocolFeature, VirtioFeature, featureMask, hasFeature, payloads, requestName, u64, vringAddr, vringState,
 } from '../../fakes/wire/index.js';
 import type { CaseContext, ConformanceCase, Verdict } from '../model.js';
 import {
-  check, describeObservation, failAt, observeNext, replyU64, verdictOf, verifyAckZero, verifyRejected, verifyReply, type Check,
+  check, describeObservation, failAt, observeNext, replyU64, verdictOf, verifyAckZero, verifyRejected, verifyRejectedOrIgnored, verifyReply,
+  type Check,
 } from '../verify/index.js';
 import { loopCheck } from '../verify/data-net-loop.js';
 import { withRig } from '../verify/ring-rig.js';
@@ -267,8 +268,40 @@ const backendChannelClosed: ConformanceCase = {
   },
 };
 
+/**
+ * Protocol bits 20–22 were renumbered while SHMEM was under review (CHECKLIST D1): QEMU's text
+ * has 21 = GPA_ADDRESSES and 22 = SHMEM, while rust-vmm `vhost` had SHMEM at 21 for a while. A
+ * back-end that offers 21 but means SHMEM by it serves GET_SHMEM_CONFIG to a front-end that only
+ * asked for GPA addresses, and the two sides disagree about every address they exchange.
+ */
+const bit21NotShmem: ConformanceCase = {
+  id: 'protocol-features/numbering/bit-21-does-not-enable-shmem',
+  title: 'Protocol bit 21 is GPA_ADDRESSES: with it acked and SHMEM (22) not, GET_SHMEM_CONFIG is refused',
+  area: 'protocol-features',
+  requirements: ['VU-PF-009'],
+  level: 'MUST',
+  role: 'backend',
+  spec: { doc: 'vhost-user', anchor: 'Protocol features', quote: 'VHOST_USER_PROTOCOL_F_GPA_ADDRESSES 21, VHOST_USER_PROTOCOL_F_SHMEM 22' },
+  description: 'Where bit 21 is offered: acks it (with REPLY_ACK where offered) but not bit 22, then sends GET_SHMEM_CONFIG (44) with NEED_REPLY; expects a non-zero ack, a close or no answer, never a shared-memory configuration.',
+  needs: { protocolFeatures: [ProtocolFeature.GPA_ADDRESSES] },
+  async run(ctx): Promise<Verdict> {
+    const s = await ctx.openSession();
+    const acked = featureMask(ProtocolFeature.GPA_ADDRESSES) | (ctx.peer.protocolFeatures & featureMask(RA));
+    await negotiateDefault(s, ctx.peer, acked);
+    const o = await requestAndObserve(ctx, s, FrontendRequest.GET_SHMEM_CONFIG, new Uint8Array(0), { needReply: true });
+    if (o.kind === 'reply' && o.request === FrontendRequest.GET_SHMEM_CONFIG && o.size === payloads.shmemConfig.SIZE) {
+      const cfg = payloads.shmemConfig.decode(o.body);
+      return fail(
+        ['a non-zero REPLY_ACK for GET_SHMEM_CONFIG (SHMEM is bit 22 and was not acked)', 'the back-end closes the connection', 'no reply'],
+        `a shared-memory configuration with ${cfg.nregions} region(s): the back-end treats bit 21 as SHMEM (the numbering rust-vmm vhost used before it followed QEMU, CHECKLIST D1)`,
+      );
+    }
+    return verdictOf([verifyRejectedOrIgnored(o, FrontendRequest.GET_SHMEM_CONFIG, 'SHMEM is bit 22 and was not acked')]);
+  },
+};
+
 /** Every protocol-feature case, in run order. */
 export const protocolFeatureCases: readonly ConformanceCase[] = [
-  offeredWork, unackedOff, ackSweep, ...failureCases, setPfAcked, mqOffered, backendReqFdAcked, backendChannelClosed,
+  offeredWork, unackedOff, ackSweep, ...failureCases, setPfAcked, mqOffered, backendReqFdAcked, backendChannelClosed, bit21NotShmem,
 ];
 
