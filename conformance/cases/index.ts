@@ -33,6 +33,8 @@ import { iotlbCases } from './iotlb.js';
 import { dirtyLogTrafficCases } from './dirty-log-traffic.js';
 import { ringEnableCases } from './ring-enable.js';
 import { deviceStateCases } from './device-state.js';
+import { deviceStateMigrationCases } from './device-state-migration.js';
+import { inbandNotificationCases } from './inband-notifications.js';
 import { netHeaderCases } from './net-header.js';
 
 /** Every case, in run order. Case ids are unique (checked by the catalogue test). */
@@ -58,11 +60,13 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   ...descriptorBoundsCases,
   ...descriptorLifetimeCases,
   ...notificationCases,
+  ...inbandNotificationCases,
   ...reconnectCases,
   ...inflightCases,
   ...inflightRobustnessCases,
   ...robustnessCases,
   ...dirtyLogCases,
+  ...deviceStateMigrationCases,
   ...dirtyLogTrafficCases,
   ...iotlbCases,
   ...backendChannelCases,

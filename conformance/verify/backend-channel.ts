@@ -8,7 +8,7 @@
 import { PollEvent, closeFd, pollSync, socketPair } from '../../native/index.js';
 import type { FrontendSession } from '../../fakes/frontend/index.js';
 import { MessageStream } from '../../fakes/transport/index.js';
-import { FrontendRequest, type RawMessage } from '../../fakes/wire/index.js';
+import { FrontendRequest, REPLY_FLAGS, needsReply, payloads, type RawMessage } from '../../fakes/wire/index.js';
 import { withRig, type RigContext, type RigOptions, type RingRig } from './ring-rig.js';
 
 /** The front-end's end of a back-end channel. */
@@ -73,6 +73,16 @@ export class BackendChannel {
       if (m === undefined) return out;
       out.push(m);
     }
+  }
+
+  /**
+   * Answers `m` with a u64 0 (success) when it asked for a reply (NEED_REPLY): a back-end that
+   * waits for the front-end's ack must not stall the case. False when the channel is gone.
+   */
+  ack(m: RawMessage): boolean {
+    if (!needsReply(m) || this.#closed) return true;
+    const body = payloads.u64.encode(0n);
+    return this.stream.send({ request: m.request, flags: REPLY_FLAGS, size: body.length, body, fds: [] });
   }
 
   /** Closes our end. Idempotent. */

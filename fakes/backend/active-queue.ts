@@ -24,6 +24,7 @@ import {
   type Segment, type VringConfig,
 } from '../virtqueue/index.js';
 import type { DeviceQueue } from './device.js';
+import { inbandCalls, sendInbandCall } from './inband-call.js';
 import type { DataPathHooks, RingStartEvent, UsedEvent } from './hooks.js';
 import type { SplitInflight } from './inflight.js';
 import type { RingState, SessionState } from './session-state.js';
@@ -361,7 +362,7 @@ export class ActiveQueue implements DeviceQueue {
       } catch {
         // A full or closed call fd: the driver polls or is gone; nothing to recover here.
       }
-    }
+    } else if (needs && inbandCalls(this.state)) sendInbandCall(this.state, this.index);
   }
 
   /** @inheritDoc */

@@ -81,6 +81,10 @@ export interface Device {
   readConfig(features: bigint): Uint8Array;
   /** Writes config space; returns a reason on refusal (VU-CFG-003). `migration` = flags 1. */
   writeConfig(offset: number, data: Uint8Array, migration: boolean): string | undefined;
+  /** The device's state outside the rings, for a migration stream (SET_DEVICE_STATE_FD save). */
+  saveState?(): Uint8Array;
+  /** Restores {@link saveState}'s bytes; returns why they were refused (CHECK_DEVICE_STATE fails then). */
+  loadState?(blob: Uint8Array): string | undefined;
   /** Processes what is waiting on `queue`; returns how many chains it handled. */
   process(queue: DeviceQueue, ctx: DeviceContext): number;
   /** Whether `index` is a ring the device drives itself (vs. one fed by another ring, like net RX). */

@@ -175,6 +175,7 @@ export class Dispatcher {
       if (result.kind === 'error' && result.close) return { close: reason };
       if (always) {
         if (result.kind === 'error' && result.errorBody !== undefined) return this.emit(msg, result.errorBody, []);
+        if (spec.refusalReply !== undefined) return this.emit(msg, payloads.u64.encode(spec.refusalReply), []);
         // No error form exists: a u64 failure if the front-end asked for acks, else close so it never waits.
         if (wantsAck) return this.emit(msg, payloads.u64.encode(1n), []);
         return { close: reason };

@@ -30,6 +30,8 @@ export const OFFERED_PROTOCOL_FEATURES = featureMask(
   ProtocolFeature.RESET_DEVICE,
   ProtocolFeature.CONFIGURE_MEM_SLOTS,
   ProtocolFeature.STATUS,
+  ProtocolFeature.DEVICE_STATE,
+  ProtocolFeature.INBAND_NOTIFICATIONS,
 );
 
 /** Feature choices of a back-end instance. */

@@ -141,6 +141,18 @@ export class NetLoopbackDevice implements Device {
     return undefined;
   }
 
+  /** The state a migration carries: the config-space MAC (set by migration writes). */
+  saveState(): Uint8Array {
+    return this.configMac.slice();
+  }
+
+  /** Restores {@link saveState}'s MAC. */
+  loadState(blob: Uint8Array): string | undefined {
+    if (blob.length !== 6) return `net state is a 6-byte MAC, the stream carries ${blob.length} bytes`;
+    this.configMac = blob.slice();
+    return undefined;
+  }
+
   /** TX rings (odd indices) drive the loopback; RX rings are filled from them. */
   drivesQueue(index: number): boolean {
     return (index & 1) === 1;

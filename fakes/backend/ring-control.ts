@@ -48,6 +48,11 @@ export class RingControl {
     return r.queue;
   }
 
+  /** An in-band kick (VRING_KICK): the engine looks at the rings again. */
+  kick(): void {
+    this.wake();
+  }
+
   /** Stops `r` and returns its base for GET_VRING_BASE (the last one set when it never ran). */
   stop(r: RingState): number {
     const q = r.queue;

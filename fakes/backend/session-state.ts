@@ -100,6 +100,8 @@ export class SessionState {
   backendReqFd: number | undefined;
   /** The inflight area (GET/SET_INFLIGHT_FD). */
   inflight: InflightArea | undefined;
+  /** The state transfer of SET_DEVICE_STATE_FD, until CHECK_DEVICE_STATE (the load's fd is kept till then). */
+  deviceState: { direction: 'save' | 'load'; fd: number | undefined; error: string | undefined } | undefined;
   /** The rings. */
   readonly rings: RingState[];
   /** Violations seen in this session. */
@@ -256,6 +258,8 @@ export class SessionState {
     this.logFd = undefined;
     this.inflight?.close();
     this.inflight = undefined;
+    closeQuietly(this.deviceState?.fd);
+    this.deviceState = undefined;
     this.features = 0n;
     this.featuresSet = false;
     this.protocolFeatures = 0n;

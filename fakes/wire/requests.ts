@@ -206,6 +206,11 @@ export interface RequestSpec {
   readonly deprecated?: boolean;
   /** One-line note on a divergence or quirk (CHECKLIST §7). */
   readonly note?: string;
+  /**
+   * For an `always` request whose u64 reply is its own error form: the value a refusal sends
+   * (SET_DEVICE_STATE_FD: error code 1 with bit 8, "no fd", set).
+   */
+  readonly refusalReply?: bigint;
 }
 
 const ref = <T>(codec: PayloadCodec<T>): PayloadRef<T> => Object.freeze({ family: codec.family, codec });
@@ -386,7 +391,7 @@ export const FRONTEND_REQUEST_TABLE = Object.freeze({
   }),
   42: fe('SET_DEVICE_STATE_FD', {
     payload: P.deviceState, fds: 'one', reply: 'always', replyPayload: P.u64, replyFds: 'optionalNoFd',
-    gate: gateP('DEVICE_STATE'), note: 'reply u64: bits 0-7 error, bit 8 no fd returned',
+    gate: gateP('DEVICE_STATE'), note: 'reply u64: bits 0-7 error, bit 8 no fd returned', refusalReply: 0x101n,
   }),
   43: fe('CHECK_DEVICE_STATE', { payload: P.empty, reply: 'always', replyPayload: P.u64, gate: gateP('DEVICE_STATE') }),
   44: fe('GET_SHMEM_CONFIG', {

@@ -8,12 +8,14 @@ import { ackRefusedConfig } from './ack-refused-config.js';
 import { ackUnofferedFeatures } from './ack-unoffered-features.js';
 import { chattyBackendChannel } from './chatty-backend-channel.js';
 import { crashOnUnknownRegion } from './crash-on-unknown-region.js';
+import { deviceStateUnchecked } from './device-state-unchecked.js';
 import { doubleUsed } from './double-used.js';
 import { dropReplyAck } from './drop-reply-ack.js';
 import { PROCESS_ENV, type FaultDefinition, type FaultEnv } from './fault.js';
 import { hangOnOversize } from './hang-on-oversize.js';
 import { ignoreDisable } from './ignore-disable.js';
 import { ignoreInflight } from './ignore-inflight.js';
+import { inbandUnserviced } from './inband-unserviced.js';
 import { indirectUnserviced } from './indirect-unserviced.js';
 import { leakFds } from './leak-fds.js';
 import { logAllOnlyAtStart } from './log-all-only-at-start.js';
@@ -35,8 +37,8 @@ import { wrongRingBase } from './wrong-ring-base.js';
 export const FAULTS: readonly FaultDefinition[] = [
   ackUnofferedFeatures, ackRefusedConfig, shmemAtBit21, dropReplyAck, nackEverything, wrongReplyFlags, hangOnOversize, leakFds,
   wrongRingBase, processAfterStop, ignoreDisable, staleMemoryTable, loseRingStateOnReconnect,
-  logAllOnlyAtStart, logFlagOnlyAtStart, logAssignsBytes, logWritesPastEnd,
-  chattyBackendChannel, ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, indirectUnserviced, crashOnUnknownRegion, noReconnect,
+  logAllOnlyAtStart, logFlagOnlyAtStart, logAssignsBytes, logWritesPastEnd, deviceStateUnchecked,
+  chattyBackendChannel, ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, indirectUnserviced, inbandUnserviced, crashOnUnknownRegion, noReconnect,
 ];
 
 /** A fault name that does not exist. */

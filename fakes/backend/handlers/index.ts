@@ -4,6 +4,7 @@
  * feature gate, which every one of them fails because their features are not offered).
  * @module
  */
+import { checkDeviceState, setDeviceStateFd } from './device-state.js';
 import type { FrontendRequestName } from '../../wire/index.js';
 import type { Handler } from './context.js';
 import { setBackendReqFd } from './backend-channel.js';
@@ -14,7 +15,7 @@ import { setLogBase, setLogFd } from './log.js';
 import { addMemReg, getMaxMemSlots, remMemReg, setMemTable } from './memory.js';
 import { getStatus, resetDevice, resetOwner, setOwner, setStatus } from './session.js';
 import {
-  getVringBase, setVringAddr, setVringBase, setVringCall, setVringEnable, setVringErr, setVringKick, setVringNum,
+  getVringBase, setVringAddr, vringKick, setVringBase, setVringCall, setVringEnable, setVringErr, setVringKick, setVringNum,
 } from './vring.js';
 
 export type { Handler, HandlerContext } from './context.js';
@@ -53,4 +54,7 @@ export const HANDLERS: Readonly<Partial<Record<FrontendRequestName, AnyHandler>>
   REM_MEM_REG: remMemReg,
   SET_STATUS: setStatus,
   GET_STATUS: getStatus,
+  VRING_KICK: vringKick,
+  SET_DEVICE_STATE_FD: setDeviceStateFd,
+  CHECK_DEVICE_STATE: checkDeviceState,
 } satisfies Partial<Record<FrontendRequestName, AnyHandler>>);

@@ -131,3 +131,16 @@ export const setVringEnable: Handler<payloads.VringState> = ({ index, num }, ctx
   ctx.state.event(num === 1 ? 'ring-enabled' : 'ring-disabled', { ring: index });
   return ok();
 };
+
+/**
+ * VRING_KICK (INBAND_NOTIFICATIONS, VU-INB-001): an in-band kick. A ring not started yet starts
+ * now (a front-end without kick fds has nothing else to start it with); a started one is woken.
+ * A registered kick fd keeps working beside it.
+ */
+export const vringKick: Handler<payloads.VringState> = ({ index }, ctx) => {
+  const r = ringOf(ctx, index, 'VRING_KICK');
+  if (isResult(r)) return r;
+  if (!r.started) ctx.rings.start(r);
+  else ctx.rings.kick();
+  return ok();
+};
