@@ -3,10 +3,11 @@
  * "Multiple queue support"; CHECKLIST §5.4 VU-PF).
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { closeFd, socketPair } from '../../native/index.js';
 import { sendMemoryTable } from '../../fakes/frontend/index.js';
 import {
-  FrontendRequest, ProtocolFeature, VirtioFeature, featureMask, hasFeature, payloads, requestName, u64, vringAddr, vringState,
+  FrontendRequest, ProtocolFeature, VirtioFeature, buildRawMessage, featureMask, hasFeature, payloads, requestName, u64, vringAddr, vringState,
 } from '../../fakes/wire/index.js';
 import type { CaseContext, ConformanceCase, Verdict } from '../model.js';
 import {
@@ -16,7 +17,7 @@ import {
 import { loopCheck } from '../verify/data-net-loop.js';
 import { withRig } from '../verify/ring-rig.js';
 import { fail, pass } from '../verify/ring-verdict.js';
-import { OneRing, negotiateDefault, requestAndObserve } from './support/session-setup.js';
+import { OneRing, negotiateDefault, requestAndObserve, sendMessage } from './support/session-setup.js';
 
 const RA = ProtocolFeature.REPLY_ACK;
 const PF30 = VirtioFeature.PROTOCOL_FEATURES;
@@ -300,8 +301,44 @@ const bit21NotShmem: ConformanceCase = {
   },
 };
 
+/**
+ * "VHOST_USER_GET_SHARED_OBJECT": the back-end looks the UUID up among the objects exported to
+ * it (SHARED_OBJECT_ADD from another back-end) and attaches the dma-buf fd when found, none
+ * otherwise. A UUID nobody exported must come back with no fd: an fd there is some other object.
+ */
+const unknownSharedObject: ConformanceCase = {
+  id: 'protocol-features/shared-object/unknown-uuid-has-no-fd',
+  title: 'GET_SHARED_OBJECT for a UUID nobody exported is answered with no fd',
+  area: 'protocol-features',
+  requirements: ['VU-SHOBJ-001'],
+  level: 'MUST',
+  role: 'backend',
+  spec: { doc: 'vhost-user', anchor: 'VHOST_USER_GET_SHARED_OBJECT', quote: 'the back-end replies with the dma-buf fd of the object if it is found, and with no fd otherwise' },
+  description: 'Where SHARED_OBJECT is offered: acks it (with REPLY_ACK where offered), sends GET_SHARED_OBJECT for a random version-4 UUID that no back-end exported: the reply must carry no fd (a refusal or close is also accepted).',
+  needs: { protocolFeatures: [ProtocolFeature.SHARED_OBJECT] },
+  async run(ctx): Promise<Verdict> {
+    const s = await ctx.openSession();
+    await negotiateDefault(s, ctx.peer, featureMask(ProtocolFeature.SHARED_OBJECT) | (ctx.peer.protocolFeatures & featureMask(RA)));
+    const uuid = randomUUIDBytes();
+    sendMessage(s, buildRawMessage(FrontendRequest.GET_SHARED_OBJECT, payloads.sharedObject.encode({ uuid }), { needReply: false }));
+    const o = await observeNext(s, ctx.waitMs, { awaiting: FrontendRequest.GET_SHARED_OBJECT, keepFds: true });
+    const expected = [`a reply to GET_SHARED_OBJECT for ${payloads.uuidToString(uuid)} with no fd`, 'a refusal', 'the back-end closes the connection'];
+    if (o.kind === 'closed') return pass('the back-end closed the connection');
+    if (o.kind !== 'reply' || o.request !== FrontendRequest.GET_SHARED_OBJECT) return fail(expected, describeObservation(o));
+    for (const fd of o.fds) closeFd(fd);
+    if (o.fds.length > 0) return fail(expected, `${o.fds.length} fd(s) attached for an object nobody exported`);
+    return pass(`reply of ${o.size} bytes, no fd`);
+  },
+};
+
+/** A random RFC 4122 version-4 UUID in wire order. */
+function randomUUIDBytes(): Uint8Array {
+  const hex = randomUUID().replaceAll('-', '');
+  return Uint8Array.from({ length: 16 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
+}
+
 /** Every protocol-feature case, in run order. */
 export const protocolFeatureCases: readonly ConformanceCase[] = [
-  offeredWork, unackedOff, ackSweep, ...failureCases, setPfAcked, mqOffered, backendReqFdAcked, backendChannelClosed, bit21NotShmem,
+  offeredWork, unackedOff, ackSweep, ...failureCases, setPfAcked, mqOffered, backendReqFdAcked, backendChannelClosed, bit21NotShmem, unknownSharedObject,
 ];
 

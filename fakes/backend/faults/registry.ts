@@ -26,6 +26,7 @@ import { loseRingStateOnReconnect } from './lose-ring-state-on-reconnect.js';
 import { nackEverything } from './nack-everything.js';
 import { noReconnect } from './no-reconnect.js';
 import { processAfterStop } from './process-after-stop.js';
+import { sharedObjectAnyUuid } from './shared-object-any-uuid.js';
 import { shmemAtBit21 } from './shmem-at-bit-21.js';
 import { staleMemoryTable } from './stale-memory-table.js';
 import { writeAfterReturn } from './write-after-return.js';
@@ -35,7 +36,7 @@ import { wrongRingBase } from './wrong-ring-base.js';
 
 /** Every fault, in listing order (control plane first, then data path, then sessions). */
 export const FAULTS: readonly FaultDefinition[] = [
-  ackUnofferedFeatures, ackRefusedConfig, shmemAtBit21, dropReplyAck, nackEverything, wrongReplyFlags, hangOnOversize, leakFds,
+  ackUnofferedFeatures, ackRefusedConfig, shmemAtBit21, sharedObjectAnyUuid, dropReplyAck, nackEverything, wrongReplyFlags, hangOnOversize, leakFds,
   wrongRingBase, processAfterStop, ignoreDisable, staleMemoryTable, loseRingStateOnReconnect,
   logAllOnlyAtStart, logFlagOnlyAtStart, logAssignsBytes, logWritesPastEnd, deviceStateUnchecked,
   chattyBackendChannel, ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, indirectUnserviced, inbandUnserviced, crashOnUnknownRegion, noReconnect,
