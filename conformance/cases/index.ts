@@ -11,6 +11,7 @@ import { protocolFeatureCases } from './protocol-features.js';
 import { framingCases } from './framing.js';
 import { memoryTableCases } from './memory-table.js';
 import { ringStateCases } from './ring-states.js';
+import { ringEndianCases } from './ring-endian.js';
 import { suspendedDeviceCases } from './suspended-device.js';
 import { usedPublicationCases } from './used-publication.js';
 import { descriptorRaceCases } from './descriptor-races.js';
@@ -46,6 +47,7 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   // Further sections (memory, ring lifecycle, data path, reconnect, robustness…) go below, one line each.
   ...memoryTableCases,
   ...ringStateCases,
+  ...ringEndianCases,
   ...suspendedDeviceCases,
   ...usedPublicationCases,
   ...descriptorRaceCases,

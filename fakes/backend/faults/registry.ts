@@ -29,6 +29,7 @@ import { processAfterStop } from './process-after-stop.js';
 import { sharedObjectAnyUuid } from './shared-object-any-uuid.js';
 import { shmemAtBit21 } from './shmem-at-bit-21.js';
 import { staleMemoryTable } from './stale-memory-table.js';
+import { vringEndianAnyValue } from './vring-endian-any-value.js';
 import { writeAfterReturn } from './write-after-return.js';
 import { writeReadable } from './write-readable.js';
 import { wrongReplyFlags } from './wrong-reply-flags.js';
@@ -37,7 +38,7 @@ import { wrongRingBase } from './wrong-ring-base.js';
 /** Every fault, in listing order (control plane first, then data path, then sessions). */
 export const FAULTS: readonly FaultDefinition[] = [
   ackUnofferedFeatures, ackRefusedConfig, shmemAtBit21, sharedObjectAnyUuid, dropReplyAck, nackEverything, wrongReplyFlags, hangOnOversize, leakFds,
-  wrongRingBase, processAfterStop, ignoreDisable, staleMemoryTable, loseRingStateOnReconnect,
+  wrongRingBase, vringEndianAnyValue, processAfterStop, ignoreDisable, staleMemoryTable, loseRingStateOnReconnect,
   logAllOnlyAtStart, logFlagOnlyAtStart, logAssignsBytes, logWritesPastEnd, deviceStateUnchecked,
   chattyBackendChannel, ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, indirectUnserviced, inbandUnserviced, crashOnUnknownRegion, noReconnect,
 ];

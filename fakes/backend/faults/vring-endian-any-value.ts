@@ -1,0 +1,38 @@
+/**
+ * Fault `vring-endian-any-value`: the back-end offers CROSS_ENDIAN and acks SET_VRING_ENDIAN
+ * whatever num holds, so a value that is neither little (0) nor big (1) goes unnoticed and the
+ * ring's byte order is undefined (VU-RING-021). The reference device has no legacy big-endian
+ * data path; the fault only answers the message, which is all the case looks at.
+ * @module
+ */
+import { FrontendRequest, ProtocolFeature, featureMask, payloads, u64 } from '../../wire/index.js';
+import { ok, reply } from '../result.js';
+import type { FaultDefinition } from './fault.js';
+
+const CROSS_ENDIAN = featureMask(ProtocolFeature.CROSS_ENDIAN);
+
+/** The fault. */
+export const vringEndianAnyValue: FaultDefinition = {
+  name: 'vring-endian-any-value',
+  summary: 'offers CROSS_ENDIAN and acks SET_VRING_ENDIAN with any num, 2 included',
+  violates: ['VU-RING-021'],
+  caughtBy: ['backend/ring-states/vring-endian-values'],
+  create: () => ({
+    post(message, result, state) {
+      switch (message.request) {
+        case FrontendRequest.GET_PROTOCOL_FEATURES:
+          return result.kind === 'reply' ? reply(u64.encode(payloads.u64.decode(result.body) | CROSS_ENDIAN)) : undefined;
+        case FrontendRequest.SET_PROTOCOL_FEATURES: {
+          const value = payloads.u64.decode(message.body);
+          if (result.kind !== 'error' || (value & ~state.offeredProtocolFeatures) !== CROSS_ENDIAN) return undefined;
+          state.protocolFeatures = value;
+          return ok();
+        }
+        case FrontendRequest.SET_VRING_ENDIAN:
+          return state.hasProtocolFeature(ProtocolFeature.CROSS_ENDIAN) ? ok() : undefined;
+        default:
+          return undefined;
+      }
+    },
+  }),
+};
