@@ -5,9 +5,10 @@
  * @module
  */
 import { memfdCreate } from '../../../native/index.js';
-import { FrontendRequest, ProtocolFeature, featureMask, hasFeature, payloads, u64 } from '../../wire/index.js';
-import { ok, reply } from '../result.js';
+import { FrontendRequest, ProtocolFeature, featureMask, hasFeature } from '../../wire/index.js';
+import { reply } from '../result.js';
 import type { FaultDefinition } from './fault.js';
+import { pretendOffer } from './support.js';
 
 const SHARED_OBJECT = featureMask(ProtocolFeature.SHARED_OBJECT);
 
@@ -20,20 +21,12 @@ export const sharedObjectAnyUuid: FaultDefinition = {
   create: () => ({
     post(message, result, state) {
       switch (message.request) {
-        case FrontendRequest.GET_PROTOCOL_FEATURES:
-          return result.kind === 'reply' ? reply(u64.encode(payloads.u64.decode(result.body) | SHARED_OBJECT)) : undefined;
-        case FrontendRequest.SET_PROTOCOL_FEATURES: {
-          const value = payloads.u64.decode(message.body);
-          if (result.kind !== 'error' || (value & ~state.offeredProtocolFeatures) !== SHARED_OBJECT) return undefined;
-          state.protocolFeatures = value;
-          return ok();
-        }
         case FrontendRequest.GET_SHARED_OBJECT:
           if (!hasFeature(state.protocolFeatures, ProtocolFeature.SHARED_OBJECT)) return undefined;
           // OWNERSHIP: the dispatcher closes reply fds after sending them.
           return reply(new Uint8Array(0), [memfdCreate('vhostlab-fake-dmabuf', 4096)]);
         default:
-          return undefined;
+          return pretendOffer(SHARED_OBJECT, message, result, state);
       }
     },
   }),

@@ -5,9 +5,10 @@
  * (one region of 2 MiB) though SHMEM was never negotiated (VU-PF-009).
  * @module
  */
-import { FrontendRequest, ProtocolFeature, featureMask, hasFeature, payloads, u64 } from '../../wire/index.js';
-import { ok, reply } from '../result.js';
+import { FrontendRequest, ProtocolFeature, featureMask, hasFeature, payloads } from '../../wire/index.js';
+import { reply } from '../result.js';
 import type { FaultDefinition } from './fault.js';
+import { pretendOffer } from './support.js';
 
 const BIT_21 = featureMask(ProtocolFeature.GPA_ADDRESSES);
 const REGION_SIZE = 2n << 20n;
@@ -21,20 +22,11 @@ export const shmemAtBit21: FaultDefinition = {
   create: () => ({
     post(message, result, state) {
       switch (message.request) {
-        case FrontendRequest.GET_PROTOCOL_FEATURES:
-          return result.kind === 'reply' ? reply(u64.encode(payloads.u64.decode(result.body) | BIT_21)) : undefined;
-        case FrontendRequest.SET_PROTOCOL_FEATURES: {
-          // The real refusal names every unoffered bit; only bit 21 alone is turned round.
-          const value = payloads.u64.decode(message.body);
-          if (result.kind !== 'error' || (value & ~state.offeredProtocolFeatures) !== BIT_21) return undefined;
-          state.protocolFeatures = value;
-          return ok();
-        }
         case FrontendRequest.GET_SHMEM_CONFIG:
           if (!hasFeature(state.protocolFeatures, ProtocolFeature.GPA_ADDRESSES)) return undefined;
           return reply(payloads.shmemConfig.encode({ nregions: 1, memorySizes: [REGION_SIZE] }));
         default:
-          return undefined;
+          return pretendOffer(BIT_21, message, result, state);
       }
     },
   }),

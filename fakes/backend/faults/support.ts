@@ -3,7 +3,8 @@
  * hooks that outlive one connection.
  * @module
  */
-import { Direction, requestSpec, type RawMessage } from '../../wire/index.js';
+import { Direction, FrontendRequest, payloads, requestSpec, u64, type RawMessage } from '../../wire/index.js';
+import { ok, reply, type HandlerResult } from '../result.js';
 import type { SessionState } from '../session-state.js';
 
 /** Whether the reply to `request` is a REPLY_ACK u64 (ack-type or unknown request). */
@@ -23,4 +24,23 @@ export function perSession<T>(init: () => T): (state: SessionState) => T {
     }
     return v;
   };
+}
+
+/**
+ * For faults that pretend to offer protocol features the reference does not: adds `bits` to
+ * GET_PROTOCOL_FEATURES' answer and lets SET_PROTOCOL_FEATURES ack them (only a refusal caused
+ * by exactly those bits is turned round). A `post` hook result, or undefined for other messages.
+ */
+export function pretendOffer(bits: bigint, message: RawMessage, result: HandlerResult, state: SessionState): HandlerResult | undefined {
+  if (message.request === FrontendRequest.GET_PROTOCOL_FEATURES) {
+    return result.kind === 'reply' ? reply(u64.encode(payloads.u64.decode(result.body) | bits)) : undefined;
+  }
+  if (message.request === FrontendRequest.SET_PROTOCOL_FEATURES && result.kind === 'error') {
+    const value = payloads.u64.decode(message.body);
+    const extra = value & ~state.offeredProtocolFeatures;
+    if (extra === 0n || (extra & ~bits) !== 0n) return undefined;
+    state.protocolFeatures = value;
+    return ok();
+  }
+  return undefined;
 }

@@ -5,9 +5,10 @@
  * data path; the fault only answers the message, which is all the case looks at.
  * @module
  */
-import { FrontendRequest, ProtocolFeature, featureMask, payloads, u64 } from '../../wire/index.js';
-import { ok, reply } from '../result.js';
+import { FrontendRequest, ProtocolFeature, featureMask } from '../../wire/index.js';
+import { ok } from '../result.js';
 import type { FaultDefinition } from './fault.js';
+import { pretendOffer } from './support.js';
 
 const CROSS_ENDIAN = featureMask(ProtocolFeature.CROSS_ENDIAN);
 
@@ -20,18 +21,10 @@ export const vringEndianAnyValue: FaultDefinition = {
   create: () => ({
     post(message, result, state) {
       switch (message.request) {
-        case FrontendRequest.GET_PROTOCOL_FEATURES:
-          return result.kind === 'reply' ? reply(u64.encode(payloads.u64.decode(result.body) | CROSS_ENDIAN)) : undefined;
-        case FrontendRequest.SET_PROTOCOL_FEATURES: {
-          const value = payloads.u64.decode(message.body);
-          if (result.kind !== 'error' || (value & ~state.offeredProtocolFeatures) !== CROSS_ENDIAN) return undefined;
-          state.protocolFeatures = value;
-          return ok();
-        }
         case FrontendRequest.SET_VRING_ENDIAN:
           return state.hasProtocolFeature(ProtocolFeature.CROSS_ENDIAN) ? ok() : undefined;
         default:
-          return undefined;
+          return pretendOffer(CROSS_ENDIAN, message, result, state);
       }
     },
   }),
