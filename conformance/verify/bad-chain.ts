@@ -16,6 +16,7 @@
 import { eventfdWrite } from '../../native/index.js';
 import { DescFlag, SPLIT_AVAIL, SPLIT_DESC, SPLIT_USED, splitAvailSize, splitUsedSize } from '../../fakes/wire/index.js';
 import type { FrontendSession } from '../../fakes/frontend/index.js';
+import type { GuestAllocator, MemfdGuestMemory } from '../../fakes/memory/index.js';
 import type { RingRig } from './ring-rig.js';
 import { stillServes } from './ring-outcome.js';
 import { mismatch, type CheckResult } from './ring-verdict.js';
@@ -97,9 +98,33 @@ export function place(rig: RingRig, data: Uint8Array): number {
 }
 
 /** The file bytes in front of region `i` (its mmap_offset), which a back-end maps with it. */
-function prefixOf(rig: RingRig, i: number): Uint8Array {
-  const r = rig.memory.regions[i];
+function prefixOf(memory: MemfdGuestMemory, i: number): Uint8Array {
+  const r = memory.regions[i];
   return new Uint8Array(r.bytes.buffer, r.bytes.byteOffset - r.mmapOffset, r.mmapOffset);
+}
+
+/**
+ * Byte ranges the device may write besides a case's own writable buffers: the rings' device
+ * areas and the in-flight buffers of `writableRings` (net RX). Split rigs and packed rigs answer
+ * this differently, so the watch asks.
+ */
+export type DeviceAreas = (writableRings: readonly number[]) => GpaRange[];
+
+/** What a split {@link RingRig} lets the device write: used rings, and (ours) avail rings. */
+function splitDeviceAreas(rig: RingRig): DeviceAreas {
+  return (writableRings) => {
+    const ok: GpaRange[] = [];
+    for (const q of rig.queues.values()) {
+      const { availAddr, usedAddr, size } = q.driver.layout;
+      ok.push({ start: usedAddr, len: splitUsedSize(size) });
+      // The avail rings are ours: postRaw writes them after the snapshot (VU-DP-006 cases watch them).
+      ok.push({ start: availAddr, len: splitAvailSize(size) });
+    }
+    for (const ring of writableRings) {
+      for (const b of rig.q(ring).headToBuf.values()) ok.push({ start: rig.bufAddr(ring, b), len: rig.bufferSize });
+    }
+    return ok;
+  };
 }
 
 /**
@@ -112,49 +137,44 @@ export class MemoryWatch {
   #regions: Uint8Array[] = [];
   #prefixes: Uint8Array[] = [];
 
-  private constructor(private readonly rig: RingRig) {}
+  private constructor(private readonly memory: MemfdGuestMemory, private readonly deviceAreas: DeviceAreas) {}
 
-  /** Fills free memory and the file prefixes with canaries. */
+  /** Fills free memory and the file prefixes of a split rig with canaries. */
   static arm(rig: RingRig): MemoryWatch {
+    return MemoryWatch.armOn(rig.memory, rig.alloc, splitDeviceAreas(rig));
+  }
+
+  /** The same on any memory: `alloc` says what is free, `deviceAreas` what the device may write. */
+  static armOn(memory: MemfdGuestMemory, alloc: GuestAllocator, deviceAreas: DeviceAreas): MemoryWatch {
     // The allocator's position: one byte taken, the rest of its region and later regions are free.
-    const free = rig.alloc.alloc(1, 1);
-    rig.memory.regions.forEach((r, i) => {
-      prefixOf(rig, i).fill(CANARY);
+    const free = alloc.alloc(1, 1);
+    memory.regions.forEach((r, i) => {
+      prefixOf(memory, i).fill(CANARY);
       const end = r.guestPhysAddr + r.size;
       if (free >= end) return;
       const from = Math.max(free, r.guestPhysAddr);
       r.bytes.fill(CANARY, from - r.guestPhysAddr);
     });
-    return new MemoryWatch(rig);
+    return new MemoryWatch(memory, deviceAreas);
   }
 
   /** Takes the reference copy (after the chains were written). */
   snapshot(): void {
-    this.#regions = this.rig.memory.regions.map((r) => r.bytes.slice());
-    this.#prefixes = this.rig.memory.regions.map((_, i) => prefixOf(this.rig, i).slice());
+    this.#regions = this.memory.regions.map((r) => r.bytes.slice());
+    this.#prefixes = this.memory.regions.map((_, i) => prefixOf(this.memory, i).slice());
   }
 
   /**
-   * The first byte that changed outside `allowed` (plus every ring's used and avail ring and the
-   * in-flight buffers of `writableRings`), as a mismatch.
+   * The first byte that changed outside `allowed` (plus the device areas: every ring's used and
+   * avail ring and the in-flight buffers of `writableRings`), as a mismatch.
    */
   check(allowed: readonly GpaRange[], writableRings: readonly number[]): CheckResult {
-    const rig = this.rig;
-    const ok: GpaRange[] = [...allowed];
-    for (const q of rig.queues.values()) {
-      const { availAddr, usedAddr, size } = q.driver.layout;
-      ok.push({ start: usedAddr, len: splitUsedSize(size) });
-      // The avail rings are ours: postRaw writes them after the snapshot (VU-DP-006 cases watch them).
-      ok.push({ start: availAddr, len: splitAvailSize(size) });
-    }
-    for (const ring of writableRings) {
-      for (const b of rig.q(ring).headToBuf.values()) ok.push({ start: rig.bufAddr(ring, b), len: rig.bufferSize });
-    }
+    const ok: GpaRange[] = [...allowed, ...this.deviceAreas(writableRings)];
     const inAllowed = (gpa: number): boolean => ok.some((a) => gpa >= a.start && gpa < a.start + a.len);
-    const regions = rig.memory.regions;
+    const regions = this.memory.regions;
     for (let i = 0; i < regions.length; i++) {
       const before = this.#prefixes[i];
-      const now = prefixOf(rig, i);
+      const now = prefixOf(this.memory, i);
       const at = now.findIndex((v, k) => v !== before[k]);
       if (at >= 0) {
         return mismatch('no write to the file bytes in front of a region (its mmap_offset part, mapped by the back-end but not guest memory)',

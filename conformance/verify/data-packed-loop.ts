@@ -52,6 +52,8 @@ export class PackedPair {
   indirect: HostileIndirect | undefined;
   #warm = false;
   private readonly out: UsedOut = { id: 0, len: 0 };
+  /** Allocator over `mem` after the rings and buffers: scratch areas (hand-written chains) come from here. */
+  readonly alloc: GuestAllocator;
 
   private constructor(
     readonly session: FrontendSession,
@@ -61,6 +63,7 @@ export class PackedPair {
     indirect = false,
   ) {
     const alloc = new GuestAllocator(mem);
+    this.alloc = alloc;
     const allocFn = (size: number, align: number): number => alloc.allocZeroed(size, align);
     this.rings = [0, 1].map((index) => {
       const driver = PackedQueueDriver.create(mem, allocFn, { size: queueSize, indirect });
@@ -76,7 +79,7 @@ export class PackedPair {
    * Opens a session, negotiates RING_PACKED and sends the memory table. Returns a mismatch when
    * the back-end does not offer RING_PACKED (the caller's `needs` normally prevents that).
    */
-  static async open(ctx: CaseContext, queueSize: number, options: { mergeable?: boolean; indirect?: boolean } = {}): Promise<PackedPair | CheckResult> {
+  static async open(ctx: Pick<CaseContext, 'openSession'>, queueSize: number, options: { mergeable?: boolean; indirect?: boolean } = {}): Promise<PackedPair | CheckResult> {
     const s = await ctx.openSession();
     const wanted = featureMask(VirtioFeature.VERSION_1, VirtioFeature.RING_PACKED)
       | (options.mergeable === true ? featureMask(NetFeature.MRG_RXBUF) : 0n)
@@ -230,7 +233,7 @@ export class PackedPair {
    * the drivers saw no violation. `partsOf` says how many descriptors each frame's TX chain has.
    * Leaves every TX chain returned when it succeeds.
    */
-  async loop(ctx: CaseContext, count: number, size: number, firstSeq = 0, partsOf: (seq: number) => number = () => 1): Promise<CheckResult> {
+  async loop(ctx: Pick<CaseContext, 'waitMs' | 'signal'>, count: number, size: number, firstSeq = 0, partsOf: (seq: number) => number = () => 1): Promise<CheckResult> {
     const { rx, tx, out, mem } = this;
     const sent = new Map<number, Uint8Array>();
     const got = new Set<number>();
