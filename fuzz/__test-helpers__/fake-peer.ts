@@ -5,7 +5,7 @@
  * (every message from then on is swallowed, also on fresh connections, until a restart) or lost
  * ring state after a reconnect (the first used element of each ring in a later session is never
  * written: a descriptor lost), and data-path faults: a crash on a descriptor outside memory, a hang
- * on a descriptor loop.
+ * on a descriptor loop, a wrong buffer id in the used element of a long TX chain.
  * @module
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,7 +27,9 @@ export type PlantedFault =
   /** A descriptor or indirect table outside guest memory kills the back-end (CVE-2018-1059's class). */
   | 'crash-on-bad-address'
   /** A descriptor loop makes the back-end stop answering anything, as an unbounded walk would (B1). */
-  | 'hang-on-chain-loop';
+  | 'hang-on-chain-loop'
+  /** A TX chain of three or more descriptors comes back under the wrong id (id + 1): state the driver cannot match. */
+  | 'wrong-id-on-long-tx-chain';
 
 /** The fake peer. */
 export class FakePeer implements FuzzPeer {
@@ -101,6 +103,7 @@ export class FakePeer implements FuzzPeer {
           if (has('hang-on-chain-loop') && rule === 'VU-DP-005') this.hung = true;
         },
         beforeUsed: (e, state) => {
+          if (has('wrong-id-on-long-tx-chain') && e.ring % 2 === 1 && e.chain.descCount >= 3) e.id = (e.id + 1) & 0xffff;
           if (!has('lose-ring-state')) return;
           if (sessionNo(state) < 2) return;
           let set = skipped.get(state);

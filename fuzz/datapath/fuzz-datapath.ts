@@ -1,16 +1,19 @@
 /**
  * `vhostlab fuzz datapath`: hand-written descriptor tables, indirect tables, avail entries and
- * avail index jumps on a live net back-end's rings (scenario.ts, run-datapath.ts), as a seeded,
- * bounded, shrinking campaign; findings are written as `datapath` reproducers holding the shrunk
- * scenario, which is symbolic and so replays on any peer.
+ * avail index jumps on a live net back-end's split and packed rings (scenario.ts, run-datapath.ts,
+ * run-packed.ts), as a seeded, bounded, shrinking campaign; findings are written as `datapath`
+ * reproducers holding the shrunk scenario, which is symbolic and so replays on any peer.
  * @module
  */
 import { runCampaign, type CampaignProgress } from '../campaign/run-campaign.js';
 import { isFinding, type Finding, type FindingKind } from '../campaign/finding.js';
 import { restartPeer, type FuzzPeer } from '../peer/fuzz-peer.js';
 import { writeRepro, ReproKind, type Repro } from '../replay/index.js';
+import { VirtioFeature, hasFeature } from '../../fakes/wire/index.js';
+import { probeOffer } from '../peer/probe-offer.js';
 import { runDatapathScenario } from './run-datapath.js';
-import { datapathScenario, describeScenario, type DatapathScenario } from './scenario.js';
+import { PackedNotOfferedError } from './run-packed.js';
+import { datapathScenario, describeScenario, type DatapathScenario, type RingLayout } from './scenario.js';
 
 /** Options of {@link fuzzDatapath}. */
 export interface DatapathFuzzOptions {
@@ -19,6 +22,11 @@ export interface DatapathFuzzOptions {
   readonly runs?: number;
   readonly timeMs?: number;
   readonly replyTimeoutMs?: number;
+  /**
+   * Ring layouts to fuzz (default: split, plus packed when the peer offers RING_PACKED). Asking
+   * for packed on a peer that does not offer it throws {@link PackedNotOfferedError}.
+   */
+  readonly layouts?: readonly RingLayout[];
   /** Most descriptors in the ring table per run (default 16, the ring size). */
   readonly maxDescs?: number;
   /** How long the device gets to act on the chains (default 60 ms). */
@@ -33,6 +41,8 @@ export interface DatapathFuzzOptions {
 /** The outcome of {@link fuzzDatapath}. */
 export interface DatapathFuzzResult {
   readonly seed: number;
+  /** The layouts the campaign drew scenarios from. */
+  readonly layouts: readonly RingLayout[];
   readonly execs: number;
   readonly searchExecs: number;
   readonly execsPerSec: number;
@@ -52,12 +62,25 @@ async function runOnce(peer: FuzzPeer, s: DatapathScenario, replyTimeoutMs: numb
   }
 }
 
+/** The layouts to fuzz on `peer`: those asked for (packed checked against the offer), or split plus packed when offered. */
+async function layoutsFor(peer: FuzzPeer, asked: readonly RingLayout[] | undefined, timeoutMs: number): Promise<readonly RingLayout[]> {
+  if (asked !== undefined && !asked.includes('packed')) return asked;
+  if (peer.alive() === false) await restartPeer(peer);
+  const packed = hasFeature((await probeOffer(peer, timeoutMs)).features, VirtioFeature.RING_PACKED);
+  if (asked !== undefined) {
+    if (!packed) throw new PackedNotOfferedError(`${peer.name} does not offer VIRTIO_F_RING_PACKED (bit 34): packed data-path scenarios cannot run on it`);
+    return asked;
+  }
+  return packed ? ['split', 'packed'] : ['split'];
+}
+
 /** Runs the data-path fuzzer. */
 export async function fuzzDatapath(o: DatapathFuzzOptions): Promise<DatapathFuzzResult> {
   const seed = o.seed ?? Math.floor(Math.random() * 0x7fff_ffff);
   const replyTimeoutMs = o.replyTimeoutMs ?? 3000;
+  const layouts = await layoutsFor(o.peer, o.layouts, replyTimeoutMs);
   const r = await runCampaign({
-    arbitrary: datapathScenario({ ...(o.maxDescs !== undefined ? { maxDescs: o.maxDescs } : {}) }),
+    arbitrary: datapathScenario({ layouts, ...(o.maxDescs !== undefined ? { maxDescs: o.maxDescs } : {}) }),
     execute: async (s) => {
       const f = await runOnce(o.peer, s, replyTimeoutMs, o.quietMs);
       if (f) throw f;
@@ -65,7 +88,7 @@ export async function fuzzDatapath(o: DatapathFuzzOptions): Promise<DatapathFuzz
     seed, ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.timeMs !== undefined ? { timeMs: o.timeMs } : {}),
     ...(o.shrinkTimeMs !== undefined ? { shrinkTimeMs: o.shrinkTimeMs } : {}), ...(o.noShrink ? { noShrink: true } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
-  const base = { seed, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs };
+  const base = { seed, layouts, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs };
   if (!r.finding) return base;
   const f = r.finding;
   const again = await runOnce(o.peer, f.input, replyTimeoutMs, o.quietMs);

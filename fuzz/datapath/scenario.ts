@@ -5,19 +5,28 @@
  * avail index written by hand on one net ring, after which the device must survive, answer, write
  * nothing outside buffers it may write and report honest used elements.
  *
+ * Packed scenarios (virtio §2.8; VU-PK-002/005/008, PEERS §4) write the same descriptors into
+ * consecutive slots of a packed ring from its current avail position, across the wrap, with the
+ * wrap counter's AVAIL/USED bits set for each slot unless the scenario flips them.
+ *
  * Plain data, and symbolic: addresses name a place (the scratch area, an indirect table, an edge
  * of guest memory) rather than a number, so a reproducer means the same thing on any peer and any
  * memory layout, and shrinking moves towards in-bounds, short, flag-free descriptors.
  * @module
  */
 import fc from 'fast-check';
-import { DescFlag } from '../../fakes/wire/index.js';
+import { DescFlag, PackedDescFlag } from '../../fakes/wire/index.js';
 import { checkInt } from '../arbitraries/_internals/numbers.js';
 
 /** Ring size of the data-path rig: small, so random `next` and head values hit loops and the table edge often. */
 export const DATAPATH_QUEUE_SIZE = 16;
 /** Bytes of the scratch area that in-bounds buffers point into. */
 export const SCRATCH_BYTES = 0x4000;
+
+/** Ring layouts a scenario can be written in. */
+export const LAYOUTS = ['split', 'packed'] as const;
+/** One of {@link LAYOUTS}. */
+export type RingLayout = (typeof LAYOUTS)[number];
 
 /** Places outside (or at the edge of) guest memory. */
 export const EDGES = ['zero', 'before-start', 'last-16', 'end', 'u64-top', 'far'] as const;
@@ -37,8 +46,13 @@ export type AddrSpec =
 export interface DescSpec {
   readonly addr: AddrSpec;
   readonly len: number;
-  /** Raw flags word: NEXT, WRITE, INDIRECT or anything else. */
+  /**
+   * Raw flags word: NEXT, WRITE, INDIRECT or anything else. Packed: the AVAIL and USED bits given
+   * here are XORed onto the ones that make the descriptor available in its slot's wrap, so 0
+   * means well-formed and a set bit 7 or 15 breaks it.
+   */
   readonly flags: number;
+  /** Split: the `next` index. Packed: the buffer id. */
   readonly next: number;
 }
 
@@ -54,15 +68,17 @@ export interface HeaderSpec {
 
 /** A scenario. */
 export interface DatapathScenario {
+  /** Ring layout (absent in reproducers from before packed scenarios existed: split). */
+  readonly layout?: RingLayout;
   /** `tx`: chains on the TX ring after a warm-up; `rx`: chains on a fresh RX ring, then one frame is sent to land in them. */
   readonly ring: 'tx' | 'rx';
   /** Written at descriptor slots 0, 1, … of the ring's table. */
   readonly descs: readonly DescSpec[];
   /** Indirect tables, placed in the scratch area's second half. */
   readonly tables: readonly (readonly DescSpec[])[];
-  /** Avail ring entries after the current `avail->idx`. */
+  /** Avail ring entries after the current `avail->idx` (split only; packed: empty). */
   readonly heads: readonly number[];
-  /** `avail->idx` moved by `heads.length + availExtra` instead (index jumps; 0 = none). */
+  /** `avail->idx` moved by `heads.length + availExtra` instead (index jumps; 0 = none; split only). */
   readonly availExtra: number;
   readonly header: HeaderSpec;
 }
@@ -73,6 +89,8 @@ export interface DatapathScenarioConstraints {
   readonly maxDescs?: number;
   /** Most indirect tables (default 2). */
   readonly maxTables?: number;
+  /** Layouts to draw from (default split only). */
+  readonly layouts?: readonly RingLayout[];
 }
 
 const lenArb = fc.oneof(
@@ -123,23 +141,34 @@ const headerArb: fc.Arbitrary<HeaderSpec> = fc.oneof(
 export function datapathScenario(c: DatapathScenarioConstraints = {}): fc.Arbitrary<DatapathScenario> {
   const maxDescs = c.maxDescs ?? DATAPATH_QUEUE_SIZE;
   const maxTables = c.maxTables ?? 2;
+  const layouts = c.layouts ?? ['split'];
   checkInt('maxDescs', maxDescs, 1, DATAPATH_QUEUE_SIZE);
   checkInt('maxTables', maxTables, 0, 4);
-  return fc.record({
+  if (layouts.length === 0 || layouts.some((l) => !LAYOUTS.includes(l))) throw new RangeError(`layouts must be a non-empty list of ${LAYOUTS.join(', ')}`);
+  const common = {
     ring: fc.constantFrom('tx' as const, 'rx' as const),
     descs: fc.array(descArb(maxTables, DATAPATH_QUEUE_SIZE), { minLength: 1, maxLength: maxDescs }),
     tables: fc.array(fc.array(descArb(0, 8), { minLength: 1, maxLength: 8 }), { maxLength: maxTables }),
+    header: headerArb,
+  };
+  const split = fc.record({
+    ...common,
     heads: fc.array(fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: Math.min(maxDescs, 4) - 1 }) }, { weight: 2, arbitrary: fc.integer({ min: 0, max: maxDescs - 1 }) }, { weight: 1, arbitrary: fc.constantFrom(DATAPATH_QUEUE_SIZE, 0xffff) }), { minLength: 1, maxLength: 4 }),
     availExtra: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(DATAPATH_QUEUE_SIZE + 1, -1, 0x8000) }),
-    header: headerArb,
   });
+  // Packed rings have no avail ring: the descriptors themselves are posted, in slot order.
+  const packed = fc.record({ ...common, layout: fc.constant('packed' as const), heads: fc.constant([] as number[]), availExtra: fc.constant(0) });
+  const arbs = [...(layouts.includes('split') ? [split] : []), ...(layouts.includes('packed') ? [packed] : [])];
+  return arbs.length === 1 ? arbs[0]! : fc.oneof(...arbs);
 }
 
 const FLAG_NAMES: [number, string][] = [[DescFlag.NEXT, 'NEXT'], [DescFlag.WRITE, 'WRITE'], [DescFlag.INDIRECT, 'INDIRECT']];
+const PACKED_FLIPS: [number, string][] = [[PackedDescFlag.AVAIL, 'AVAIL flipped'], [PackedDescFlag.USED, 'USED flipped']];
 
-function flagsText(f: number): string {
-  const names = FLAG_NAMES.filter(([b]) => (f & b) !== 0).map(([, n]) => n);
-  const rest = f & ~(DescFlag.NEXT | DescFlag.WRITE | DescFlag.INDIRECT);
+function flagsText(f: number, layout: RingLayout): string {
+  const known = layout === 'packed' ? [...FLAG_NAMES, ...PACKED_FLIPS] : FLAG_NAMES;
+  const names = known.filter(([b]) => (f & b) !== 0).map(([, n]) => n);
+  const rest = f & ~known.reduce((a, [b]) => a | b, 0);
   if (rest !== 0) names.push(`0x${rest.toString(16)}`);
   return names.join('|') || '0';
 }
@@ -153,18 +182,22 @@ function addrText(a: AddrSpec): string {
 }
 
 /** Short human form of a descriptor. */
-export function describeDesc(d: DescSpec): string {
-  return `addr ${addrText(d.addr)} len ${d.len >>> 0} flags ${flagsText(d.flags)} next ${d.next}`;
+export function describeDesc(d: DescSpec, layout: RingLayout = 'split'): string {
+  return `addr ${addrText(d.addr)} len ${d.len >>> 0} flags ${flagsText(d.flags, layout)} ${layout === 'packed' ? 'id' : 'next'} ${d.next}`;
 }
 
 /** The scenario, one line per descriptor, table and post, for reproducers. */
 export function describeScenario(s: DatapathScenario): string[] {
-  const lines = s.descs.map((d, i) => `${s.ring.toUpperCase()} desc ${i}: ${describeDesc(d)}`);
-  s.tables.forEach((t, ti) => t.forEach((d, i) => lines.push(`table ${ti}[${i}]: ${describeDesc(d)}`)));
+  const layout = s.layout ?? 'split';
+  const ring = s.ring.toUpperCase();
+  const lines = s.descs.map((d, i) => (layout === 'packed' ? `${ring} packed slot avail+${i}: ` : `${ring} desc ${i}: `) + describeDesc(d, layout));
+  s.tables.forEach((t, ti) => t.forEach((d, i) => lines.push(`table ${ti}[${i}]: ${describeDesc(d, layout)}`)));
   const h = s.header;
   if (h.flags || h.gsoType || h.hdrLen || h.gsoSize || h.csumStart || h.csumOffset) {
     lines.push(`net header: flags ${h.flags} gso_type ${h.gsoType} hdr_len ${h.hdrLen} gso_size ${h.gsoSize} csum_start ${h.csumStart} csum_offset ${h.csumOffset}`);
   }
-  lines.push(`post heads [${s.heads.join(', ')}]${s.availExtra ? `, avail->idx moved ${s.availExtra > 0 ? '+' : ''}${s.availExtra} beyond them` : ''}${s.ring === 'rx' ? ', then one 64-byte frame on TX' : ''}`);
+  const then = s.ring === 'rx' ? ', then one 64-byte frame on TX' : '';
+  if (layout === 'packed') lines.push(`post: the first slot's flags stored last, then a kick${then}`);
+  else lines.push(`post heads [${s.heads.join(', ')}]${s.availExtra ? `, avail->idx moved ${s.availExtra > 0 ? '+' : ''}${s.availExtra} beyond them` : ''}${then}`);
   return lines;
 }

@@ -52,6 +52,8 @@ export interface LiveOutcome {
   readonly searchExecs: number;
   readonly execsPerSec: number;
   readonly elapsedMs: number;
+  /** Fuzzer-specific facts about the campaign (datapath: the ring layouts drawn), shown and put in the JSON. */
+  readonly details?: Readonly<Record<string, string | number | readonly string[]>>;
   readonly finding?: {
     readonly kind: string;
     readonly summary: string;
@@ -177,8 +179,11 @@ export async function runLive(
       mkdirSync(o.corpus, { recursive: true });
       copyFileSync(f.reproPath, join(o.corpus, basename(f.reproPath)));
     }
+    if (!o.json && outcome.details !== undefined) {
+      for (const [k, v] of Object.entries(outcome.details)) io.stderr(`fuzz ${cmd}: ${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}\n`);
+    }
     if (o.json) {
-      io.stdout(`${JSON.stringify({ fuzzer: cmd, peer: spec.name, seed: outcome.seed, execs: outcome.execs, searchExecs: outcome.searchExecs, execsPerSec: Math.round(outcome.execsPerSec * 100) / 100, durationMs: Math.round(outcome.elapsedMs), found: f !== undefined, ...(f ? { finding: { kind: f.kind, summary: f.summary, length: f.length, replays: f.replays ?? null, reproducer: f.reproPath ?? null } } : {}) }, null, 2)}\n`);
+      io.stdout(`${JSON.stringify({ fuzzer: cmd, peer: spec.name, seed: outcome.seed, execs: outcome.execs, searchExecs: outcome.searchExecs, execsPerSec: Math.round(outcome.execsPerSec * 100) / 100, durationMs: Math.round(outcome.elapsedMs), ...outcome.details, found: f !== undefined, ...(f ? { finding: { kind: f.kind, summary: f.summary, length: f.length, replays: f.replays ?? null, reproducer: f.reproPath ?? null } } : {}) }, null, 2)}\n`);
     } else if (f === undefined) {
       io.stderr(`fuzz ${cmd}: nothing found in ${outcome.searchExecs} runs (${outcome.execsPerSec.toFixed(1)} execs/s), seed ${outcome.seed}\n`);
     } else {
