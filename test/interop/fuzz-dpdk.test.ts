@@ -1,10 +1,13 @@
 /**
  * Live-fuzzer findings against DPDK 22.11's vhost back-end (testpmd net_vhost0), kept under
- * fuzz/corpus/ and replayed here: each must still reproduce on the DPDK this machine has (a
+ * fuzz/corpus/ and replayed here (plus one short packed campaign): each must still reproduce on the DPDK this machine has (a
  * DPDK that fixed the bug makes the test fail, which is the signal to move the file out).
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dpdkMissing } from './support/dpdk.js';
 
@@ -19,4 +22,27 @@ describe.skipIf(dpdkMissing !== undefined)('fuzz findings against DPDK testpmd',
     expect(doc.reproduced).toBe(true);
     expect(doc.failure).toMatch(/^corruption: .*canaries intact/);
   }, 130_000);
+
+  it('datapath: DPDK walks a packed chain into a slot never made available and returns its stale id (VU-PK-002)', () => {
+    const r = spawnSync(process.execPath, [cli, 'fuzz', '--replay', corpus('datapath/dpdk-packed-chain-into-unavailable-slot.json'), '--profile', 'dpdk-testpmd', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr + r.stdout).toBe(1);
+    const doc = JSON.parse(r.stdout) as { reproduced: boolean; failure: string };
+    expect(doc.reproduced).toBe(true);
+    expect(doc.failure).toMatch(/^state-loss: .*used descriptor \{id 0,/);
+  }, 130_000);
+
+  it('datapath: a short packed campaign on DPDK finds a finding of its own and shrinks it to one descriptor', () => {
+    const out = mkdtempSync(join(tmpdir(), 'vhl-fzpk-'));
+    try {
+      const r = spawnSync(process.execPath, [cli, 'fuzz', 'datapath', '--profile', 'dpdk-testpmd', '--rings', 'packed', '--seed', '1', '--runs', '40', '--out', out, '--json'], { encoding: 'utf8', timeout: 240_000 });
+      expect(r.status, r.stderr + r.stdout).toBe(1);
+      const doc = JSON.parse(r.stdout) as { layouts: string[]; finding?: { kind: string; length: number; replays: boolean } };
+      expect(doc.layouts).toEqual(['packed']);
+      expect(doc.finding?.kind).toBe('state-loss');
+      expect(doc.finding?.replays).toBe(true);
+      expect(doc.finding?.length).toBe(1);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 250_000);
 });
