@@ -248,6 +248,59 @@ export const dataPathCases: readonly ConformanceCase[] = Object.freeze([
       }
     },
   },
+  // virtio §2.8.1, §2.8.6: every descriptor of a chain is made available, not only its head; a
+  // device that follows NEXT into a slot it never saw flip reads driver-owned memory and takes
+  // that slot's stale buffer id (DPDK 22.11 fill_vec_buf_packed checks the head only).
+  {
+    id: 'backend/data-path/packed-chain-stops-at-unavailable-slot',
+    title: 'Packed rings: a chain whose NEXT runs into a slot never made available is not completed with that slot\'s buffer id',
+    area: 'data-path', requirements: ['VU-PK-002'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    needs: { ...LOOP, features: [VirtioFeature.RING_PACKED] },
+    spec: { doc: 'virtio', anchor: '2.8.1', quote: 'A descriptor is available when its AVAIL flag equals the driver wrap counter and its USED flag does not; the device must not use a descriptor it has not seen made available.' },
+    description: 'Loops 8 frames through fresh 64-entry packed rings, then writes, at the TX avail position, a frame descriptor made available with NEXT set, and in the slot after it a descriptor carrying buffer id 61 with the used pattern of the previous lap (not available), and kicks. Through the quiet window the device may wait, drop the chain or stop the ring; it must not write a used descriptor naming id 61 (or any id but the head\'s 60), which only a device that used the unavailable slot as the chain\'s tail can do.',
+    async run(ctx) {
+      const pair = await PackedPair.open(ctx, 64);
+      if (!(pair instanceof PackedPair)) return verdictOf(pair);
+      try {
+        await pair.start();
+        const warm = await pair.loop(ctx, 8, 64);
+        if (warm) return fail(warm.expected, `precondition: ${warm.actual}`);
+        pair.drainUsed();
+        const { nextAvail: pos, availWrap: wrap } = pair.tx.driver.position();
+        const slot = (i: number): number => pair.tx.driver.descAddr + ((pos + i) % pair.queueSize) * PACKED_DESC.SIZE;
+        // The slot after the head wraps to the next lap when the head is the ring's last slot.
+        const tailWrap = pos + 1 >= pair.queueSize ? !wrap : wrap;
+        const frame = testFrame(778, 64);
+        const buf = pair.bufAddr(1, 63);
+        const bytes = pair.mem.slice(buf, NET_HDR_LEN + frame.length);
+        bytes.fill(0, 0, NET_HDR_LEN);
+        bytes.set(frame, NET_HDR_LEN);
+        const write = (at: number, addr: number, len: number, id: number): void => {
+          pair.mem.writeU64(at + PACKED_DESC.ADDR, BigInt(addr));
+          pair.mem.writeU32(at + PACKED_DESC.LEN, len);
+          pair.mem.writeU16(at + PACKED_DESC.ID, id);
+        };
+        write(slot(1), buf, 16, 61);
+        pair.mem.writeU16(slot(1) + PACKED_DESC.FLAGS, tailWrap ? 0 : PackedDescFlag.AVAIL | PackedDescFlag.USED);
+        write(slot(0), buf, NET_HDR_LEN + frame.length, 60);
+        pair.mem.writeU16(slot(0) + PACKED_DESC.FLAGS, PackedDescFlag.NEXT | (wrap ? PackedDescFlag.AVAIL : PackedDescFlag.USED));
+        eventfdWrite(pair.tx.kickFd);
+        await sleep(ctx.quietMs, ctx.signal);
+        const flags = pair.mem.readU16(slot(0) + PACKED_DESC.FLAGS);
+        const usedPattern = wrap ? PackedDescFlag.AVAIL | PackedDescFlag.USED : 0;
+        if ((flags & (PackedDescFlag.AVAIL | PackedDescFlag.USED)) === usedPattern) {
+          const id = pair.mem.readU16(slot(0) + PACKED_DESC.ID);
+          if (id !== 60) {
+            return fail('the chain is not completed through slot ' + ((pos + 1) % pair.queueSize) + ', which was never made available (at most returned under the head\'s id 60)',
+              `slot ${pos} was marked used with buffer id ${id}${id === 61 ? ': the id of the unavailable slot after it, so the device used that slot as the chain\'s tail' : ''} (len ${pair.mem.readU32(slot(0) + PACKED_DESC.LEN)})`);
+          }
+        }
+        return pass();
+      } finally {
+        pair.close();
+      }
+    },
+  },
   // virtio §2.8.6, §2.8.18: the driver makes a chain available by storing its head's flags
   // last; the device must not start on the chain's other descriptors before that.
   {
