@@ -7,15 +7,14 @@
  * @module
  */
 import { closeFd, pipe } from '../../native/index.js';
-import { FrontendRequest, ProtocolFeature, buildRawMessage, featureMask, payloads } from '../../fakes/wire/index.js';
+import { ProtocolFeature, featureMask } from '../../fakes/wire/index.js';
 import type { FrontendSession } from '../../fakes/frontend/index.js';
 import type { CaseContext, CaseNeeds, ConformanceCase, Verdict } from '../model.js';
 import { loopCheck } from '../verify/data-net-loop.js';
-import { checkDeviceState, readStream, startTransfer, writeStream } from '../verify/device-state-transfer.js';
-import { describeObservation, observeNext, verifyStillServing } from '../verify/index.js';
+import { askTransfer, checkDeviceState, readStream, startTransfer, writeStream } from '../verify/device-state-transfer.js';
+import { verifyStillServing } from '../verify/index.js';
 import { withRig, type RingRig } from '../verify/ring-rig.js';
 import { fail, pass } from '../verify/ring-verdict.js';
-import { sendMessage } from './support/session-setup.js';
 
 const RX = 0;
 const TX = 1;
@@ -166,15 +165,12 @@ export const deviceStateMigrationCases: readonly ConformanceCase[] = [
 async function refusal(session: FrontendSession, direction: number, ctx: CaseContext, when: string): Promise<Verdict | undefined> {
   const [rd, wr] = pipe();
   try {
-    const body = payloads.deviceState.encode({ direction, phase: 0 });
-    sendMessage(session, buildRawMessage(FrontendRequest.SET_DEVICE_STATE_FD, body, { needReply: false, fds: [wr] }));
-    const o = await observeNext(session, ctx.waitMs, { awaiting: FrontendRequest.SET_DEVICE_STATE_FD, keepFds: true });
+    const a = await askTransfer(session, direction, wr, ctx.waitMs);
+    for (const fd of a.fds) closeFd(fd);
     const expected = `a reply with a non-zero error code and no fd ${when}`;
-    if (o.kind !== 'reply' || o.request !== FrontendRequest.SET_DEVICE_STATE_FD || o.size !== 8) return fail(expected, describeObservation(o));
-    for (const fd of o.fds) closeFd(fd);
-    const reply = payloads.decodeDeviceStateReply(payloads.u64.decode(o.body));
-    if (reply.error === 0) return fail(expected, `error code 0 ${when}: the transfer was accepted`);
-    if (o.fds.length > 0 || !reply.noFd) return fail(expected, `error ${reply.error} with bit 8 ${reply.noFd ? 'set' : 'clear'} and ${o.fds.length} fd(s)`);
+    if (!a.reply) return fail(expected, a.actual);
+    if (a.error === 0) return fail(expected, `error code 0 ${when}: the transfer was accepted`);
+    if (a.fds.length > 0 || !a.noFd) return fail(expected, `error ${a.error} with bit 8 ${a.noFd ? 'set' : 'clear'} and ${a.fds.length} fd(s)`);
     return undefined;
   } finally {
     closeFd(rd);

@@ -19,6 +19,25 @@ export type TransferStart =
   | { readonly ok: true; readonly fd: number; readonly backendFd: boolean }
   | { readonly ok: false; readonly expected: string[]; readonly actual: string };
 
+/** What SET_DEVICE_STATE_FD was answered with: a well-formed u64 reply and its fds, or what came instead. */
+export type TransferAnswer =
+  | { readonly reply: true; readonly error: number; readonly noFd: boolean; readonly raw: bigint; readonly fds: readonly number[] }
+  | { readonly reply: false; readonly actual: string; readonly fds: readonly number[] };
+
+/**
+ * Sends SET_DEVICE_STATE_FD (`direction`, phase 0) carrying `fd` and waits for its reply. The
+ * caller owns the returned fds, and `fd` stays open (close it once the back-end has its copy).
+ */
+export async function askTransfer(session: FrontendSession, direction: number, fd: number, waitMs: number): Promise<TransferAnswer> {
+  const body = payloads.deviceState.encode({ direction, phase: 0 });
+  sendMessage(session, buildRawMessage(FrontendRequest.SET_DEVICE_STATE_FD, body, { needReply: false, fds: [fd] }));
+  const o = await observeNext(session, waitMs, { awaiting: FrontendRequest.SET_DEVICE_STATE_FD, keepFds: true });
+  if (o.kind !== 'reply' || o.request !== FrontendRequest.SET_DEVICE_STATE_FD || o.size !== 8) return { reply: false, actual: describeObservation(o), fds: o.kind === 'reply' ? o.fds : [] };
+  const raw = payloads.u64.decode(o.body);
+  const r = payloads.decodeDeviceStateReply(raw);
+  return { reply: true, error: r.error, noFd: r.noFd, raw, fds: o.fds };
+}
+
 /**
  * Sends SET_DEVICE_STATE_FD (`direction` 0 save, 1 load; phase 0) with one end of a new pipe and
  * returns the fd the stream goes through: the back-end's own when it sent one, else our other end.
@@ -28,24 +47,28 @@ export async function startTransfer(session: FrontendSession, direction: 0 | 1, 
   // Save: the back-end writes, we read. Load: we write, the back-end reads.
   const theirs = direction === 0 ? w : r;
   const ours = direction === 0 ? r : w;
-  const body = payloads.deviceState.encode({ direction, phase: 0 });
-  sendMessage(session, buildRawMessage(FrontendRequest.SET_DEVICE_STATE_FD, body, { needReply: false, fds: [theirs] }));
-  closeFd(theirs);
-  const o = await observeNext(session, waitMs, { awaiting: FrontendRequest.SET_DEVICE_STATE_FD, keepFds: true });
-  const expected = ['a u64 reply to SET_DEVICE_STATE_FD with error code 0 and, with bit 8 clear, exactly one fd (VU-MIG-014)'];
-  const refuse = (actual: string, fds: readonly number[] = []): TransferStart => {
+  let a: TransferAnswer;
+  try {
+    a = await askTransfer(session, direction, theirs, waitMs);
+  } catch (err) {
     closeFd(ours);
-    for (const fd of fds) closeFd(fd);
+    throw err;
+  } finally {
+    closeFd(theirs);
+  }
+  const expected = ['a u64 reply to SET_DEVICE_STATE_FD with error code 0 and, with bit 8 clear, exactly one fd (VU-MIG-014)'];
+  const refuse = (actual: string): TransferStart => {
+    closeFd(ours);
+    for (const fd of a.fds) closeFd(fd);
     return { ok: false, expected, actual };
   };
-  if (o.kind !== 'reply' || o.request !== FrontendRequest.SET_DEVICE_STATE_FD || o.size !== 8) return refuse(describeObservation(o), o.kind === 'reply' ? o.fds : []);
-  const reply = payloads.decodeDeviceStateReply(payloads.u64.decode(o.body));
-  if (reply.error !== 0) return refuse(`error code ${reply.error} (reply 0x${payloads.u64.decode(o.body).toString(16)})`, o.fds);
-  if (reply.noFd && o.fds.length > 0) return refuse(`bit 8 set (no fd) but ${o.fds.length} fd(s) attached`, o.fds);
-  if (!reply.noFd && o.fds.length !== 1) return refuse(`bit 8 clear (an fd returned) but ${o.fds.length} fd(s) attached`, o.fds);
-  if (!reply.noFd) {
+  if (!a.reply) return refuse(a.actual);
+  if (a.error !== 0) return refuse(`error code ${a.error} (reply 0x${a.raw.toString(16)})`);
+  if (a.noFd && a.fds.length > 0) return refuse(`bit 8 set (no fd) but ${a.fds.length} fd(s) attached`);
+  if (!a.noFd && a.fds.length !== 1) return refuse(`bit 8 clear (an fd returned) but ${a.fds.length} fd(s) attached`);
+  if (!a.noFd) {
     closeFd(ours);
-    return { ok: true, fd: o.fds[0]!, backendFd: true };
+    return { ok: true, fd: a.fds[0]!, backendFd: true };
   }
   return { ok: true, fd: ours, backendFd: false };
 }
