@@ -94,7 +94,7 @@ export class ActiveQueue implements DeviceQueue {
     if (cfg.format === 'split') {
       this.split = SplitQueueDevice.fromConfig(mem, cfg);
     } else {
-      this.packed = PackedQueueDevice.fromConfig(mem, cfg);
+      this.packed = PackedQueueDevice.fromConfig(mem, hooks?.uncheckedChainTail === true ? { ...cfg, uncheckedChainTail: true } : cfg);
     }
     // A fault hook must see (and may rewrite) every completion one by one, so it disables batching.
     this.batchReads = this.packed !== undefined && this.packed.inOrder && hooks?.beforeUsed === undefined;

@@ -75,6 +75,11 @@ export interface DataPathHooks {
   onBadChain?(ring: number, rule: string, reason: string, state: SessionState): void;
   /** A live queue of `ring` is being built at the position in `start`. */
   onRingStart?(start: RingStartEvent, state: SessionState): void;
+  /**
+   * Not a callback: a fault flag. Packed chains are followed through NEXT without checking that
+   * their later slots are available (DPDK 22.11's fill_vec_buf_packed; VU-PK-002).
+   */
+  readonly uncheckedChainTail?: boolean;
 }
 
 /** Every hook of the back-end. All optional. */
@@ -136,7 +141,8 @@ function composeDataPath(dp: readonly DataPathHooks[]): DataPathHooks {
   const afterFlush = has('afterFlush');
   const onBadChain = has('onBadChain');
   const onRingStart = has('onRingStart');
-  const out: DataPathHooks = {};
+  const out: { -readonly [K in keyof DataPathHooks]: DataPathHooks[K] } = {};
+  if (dp.some((d) => d.uncheckedChainTail === true)) out.uncheckedChainTail = true;
   if (onChain.length > 0) out.onChain = (ring, chain, state) => onChain.forEach((d) => d.onChain!(ring, chain, state));
   if (beforeUsed.length > 0) out.beforeUsed = (e, state) => beforeUsed.forEach((d) => d.beforeUsed!(e, state));
   if (afterFlush.length > 0) out.afterFlush = (ring, state) => afterFlush.forEach((d) => d.afterFlush!(ring, state));

@@ -167,6 +167,8 @@ export interface ChainWalkerOptions {
   readonly queueSize: number;
   /** VIRTIO_RING_F_INDIRECT_DESC negotiated. */
   readonly indirect: boolean;
+  /** Packed: do not check that a chain's later slots are available (a fault; see VringConfig). */
+  readonly uncheckedChainTail?: boolean;
 }
 
 /**
@@ -176,6 +178,7 @@ export interface ChainWalkerOptions {
 export class ChainWalker {
   private readonly size: number;
   private readonly indirect: boolean;
+  private readonly uncheckedChainTail: boolean;
   private regions: readonly GuestRegion[] = [];
   private starts: number[] = [];
   private ends: number[] = [];
@@ -190,6 +193,7 @@ export class ChainWalker {
   ) {
     this.size = opts.queueSize;
     this.indirect = opts.indirect;
+    this.uncheckedChainTail = opts.uncheckedChainTail === true;
   }
 
   /**
@@ -266,7 +270,7 @@ export class ChainWalker {
       const flags = ring.getUint16(off + PACKED_DESC.FLAGS, true);
       const avail = (flags & PackedDescFlag.AVAIL) !== 0;
       const usedBit = (flags & PackedDescFlag.USED) !== 0;
-      if (avail !== w || usedBit === w) {
+      if ((avail !== w || usedBit === w) && !(this.uncheckedChainTail && out.ringSlots > 0)) {
         return new ChainError('VU-PK-002', `chain continues at slot ${slot} but that descriptor is not available (flags 0x${flags.toString(16)}, wrap ${w ? 1 : 0})`, start);
       }
       const lo = ring.getUint32(off + PACKED_DESC.ADDR, true);

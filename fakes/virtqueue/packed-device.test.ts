@@ -69,6 +69,19 @@ describe('PackedQueueDevice: availability (VU-PK-001/002)', () => {
     expect(e.rule).toBe('VU-PK-002');
     expect(dev.state.lastAvailIdx).toBe(0); // nothing consumed
   });
+
+  it('with uncheckedChainTail (a fault) takes the unavailable tail and its stale id, as DPDK does', () => {
+    const { dev, desc } = setup(4, { uncheckedChainTail: true });
+    desc(0, B, 4, 0, AV1 | F.NEXT);
+    desc(1, B, 8, 3, 0);
+    const c = chainOf(dev.pop());
+    expect(c.head).toBe(3);
+    expect(c.readableBytes).toBe(12);
+    // The head itself must still be available.
+    const fresh = setup(4, { uncheckedChainTail: true });
+    fresh.desc(0, B, 4, 0, F.NEXT);
+    expect(fresh.dev.pop()).toBeUndefined();
+  });
 });
 
 describe('PackedQueueDevice: chains and used descriptors', () => {

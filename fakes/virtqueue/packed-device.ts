@@ -54,7 +54,7 @@ export class PackedQueueDevice {
     this.ring = ring;
     this.driverEvent = driverEvent;
     this.deviceEvent = deviceEvent;
-    this.walker = new ChainWalker(mem, { queueSize: cfg.size, indirect: cfg.indirect });
+    this.walker = new ChainWalker(mem, { queueSize: cfg.size, indirect: cfg.indirect, uncheckedChainTail: cfg.uncheckedChainTail === true });
     this.nextAvail = cfg.lastAvailIdx ?? 0;
     this.availWrap = cfg.availWrapCounter ?? true;
     this.nextUsed = cfg.usedIdx ?? 0;

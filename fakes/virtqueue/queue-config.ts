@@ -49,6 +49,11 @@ export interface VringConfig {
   /** VIRTIO_F_IN_ORDER negotiated. */
   readonly inOrder: boolean;
   /**
+   * Packed only, and only for the `packed-chain-tail-unchecked` fault: follow NEXT without
+   * checking that the later slots are available, as DPDK 22.11 does (VU-PK-002). Default false.
+   */
+  readonly uncheckedChainTail?: boolean;
+  /**
    * Restored state (SET_VRING_BASE). Split: next avail index, free-running u16 (default 0).
    * Packed: next avail slot, 0..size-1 (default 0).
    */

@@ -17,6 +17,7 @@ import { ignoreDisable } from './ignore-disable.js';
 import { ignoreInflight } from './ignore-inflight.js';
 import { inbandUnserviced } from './inband-unserviced.js';
 import { indirectUnserviced } from './indirect-unserviced.js';
+import { packedChainTailUnchecked } from './packed-chain-tail-unchecked.js';
 import { leakFds } from './leak-fds.js';
 import { logAllOnlyAtStart } from './log-all-only-at-start.js';
 import { logAssignsBytes } from './log-assigns-bytes.js';
@@ -40,7 +41,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   ackUnofferedFeatures, ackRefusedConfig, shmemAtBit21, sharedObjectAnyUuid, dropReplyAck, nackEverything, wrongReplyFlags, hangOnOversize, leakFds,
   wrongRingBase, vringEndianAnyValue, processAfterStop, ignoreDisable, staleMemoryTable, loseRingStateOnReconnect,
   logAllOnlyAtStart, logFlagOnlyAtStart, logAssignsBytes, logWritesPastEnd, deviceStateUnchecked,
-  chattyBackendChannel, ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, indirectUnserviced, inbandUnserviced, crashOnUnknownRegion, noReconnect,
+  chattyBackendChannel, ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, indirectUnserviced, packedChainTailUnchecked, inbandUnserviced, crashOnUnknownRegion, noReconnect,
 ];
 
 /** A fault name that does not exist. */
