@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackendServer, NetLoopbackDevice, type BackendHooks, type SessionState } from '../../fakes/backend/index.js';
 import { Connection } from '../../fakes/transport/index.js';
-import { FrontendRequest, payloads, type RawMessage } from '../../fakes/wire/index.js';
+import { FrontendRequest, VirtioFeature, featureMask, payloads, type RawMessage } from '../../fakes/wire/index.js';
 import type { FuzzPeer } from '../peer/fuzz-peer.js';
 
 /** Planted faults. */
@@ -29,7 +29,9 @@ export type PlantedFault =
   /** A descriptor loop makes the back-end stop answering anything, as an unbounded walk would (B1). */
   | 'hang-on-chain-loop'
   /** A TX chain of three or more descriptors comes back under the wrong id (id + 1): state the driver cannot match. */
-  | 'wrong-id-on-long-tx-chain';
+  | 'wrong-id-on-long-tx-chain'
+  /** Not a bug: GET_FEATURES answers without VIRTIO_F_RING_PACKED, like a split-only back-end. */
+  | 'no-packed-offer';
 
 /** The fake peer. */
 export class FakePeer implements FuzzPeer {
@@ -96,6 +98,13 @@ export class FakePeer implements FuzzPeer {
           }
         }
         return undefined;
+      },
+      reply: (frame: RawMessage) => {
+        if (!has('no-packed-offer') || frame.request !== FrontendRequest.GET_FEATURES || frame.body.byteLength !== 8) return undefined;
+        const body = frame.body.slice();
+        const v = new DataView(body.buffer);
+        v.setBigUint64(0, v.getBigUint64(0, true) & ~featureMask(VirtioFeature.RING_PACKED), true);
+        return { ...frame, body };
       },
       dataPath: {
         onBadChain: (_ring, rule) => {

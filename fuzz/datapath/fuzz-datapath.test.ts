@@ -3,6 +3,7 @@ import { FakePeer, type PlantedFault } from '../__test-helpers__/fake-peer.js';
 import { isFinding } from '../campaign/finding.js';
 import { fuzzDatapath } from './fuzz-datapath.js';
 import { runDatapathScenario } from './run-datapath.js';
+import { PackedNotOfferedError } from './run-packed.js';
 import type { DatapathScenario } from './scenario.js';
 
 const HDR0 = { flags: 0, gsoType: 0, hdrLen: 0, gsoSize: 0, csumStart: 0, csumOffset: 0 };
@@ -52,6 +53,15 @@ describe('fuzz datapath', () => {
     expect(r.finding).toBeUndefined();
     expect(r.searchExecs).toBe(25);
     expect(r.layouts).toEqual(['split', 'packed']);
+  });
+
+  it('draws split only from a peer without RING_PACKED, and refuses packed there with a clear error', async () => {
+    const p = await peer(['no-packed-offer']);
+    const r = await fuzzDatapath({ peer: p, seed: 5, runs: 3, replyTimeoutMs: 1000 });
+    expect(r.layouts).toEqual(['split']);
+    const err = await fuzzDatapath({ peer: p, layouts: ['split', 'packed'], seed: 5, runs: 3, replyTimeoutMs: 1000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PackedNotOfferedError);
+    expect((err as Error).message).toMatch(/does not offer VIRTIO_F_RING_PACKED/);
   });
 });
 
