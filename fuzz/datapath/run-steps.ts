@@ -93,6 +93,9 @@ export function mismatchFinding(kind: Finding['kind'], m: Mismatch, log: string[
   return new Finding(kind, `expected ${m.expected.join(' / ')}; got ${m.actual}`, log);
 }
 
+/** How the loop checks (data-net-loop.ts, data-packed-loop.ts) word a frame that came back damaged or twice. */
+const WARM_UP_DAMAGE = /frame \d+: (byte|length|MAC)|frame \d+ came back twice/;
+
 /** The steps of one run on `peer`, each turning a failure into the finding it means. */
 export class RunSteps {
   constructor(readonly peer: FuzzPeer, readonly o: DatapathRunOptions, readonly log: string[]) {}
@@ -113,9 +116,13 @@ export class RunSteps {
     }
   }
 
-  /** A warm-up that did not loop its frames: a crash if the peer died, else a liveness finding. */
+  /**
+   * A warm-up that did not loop its frames: a crash if the peer died; corruption when frames came
+   * back damaged or twice (as the liveness oracle counts them); else a liveness finding.
+   */
   async warmUpFailed(actual: string): Promise<never> {
-    throw (await crashFinding(this.peer, 'the warm-up')) ?? new Finding(FindingKind.LIVENESS, `warm-up before the scenario: ${actual}`, this.log);
+    const kind = WARM_UP_DAMAGE.test(actual) ? FindingKind.CORRUPTION : FindingKind.LIVENESS;
+    throw (await crashFinding(this.peer, 'the warm-up')) ?? new Finding(kind, `warm-up before the scenario: ${actual}`, this.log);
   }
 
   /** After the quiet window: the process is still there. */
