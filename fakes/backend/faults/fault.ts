@@ -27,6 +27,11 @@ export interface FaultDefinition {
    * {@link FaultDefinition.uncaught} says why.
    */
   readonly caughtBy: readonly string[];
+  /**
+   * Case id prefixes that catch the fault only when a race goes their way (the fault's effect
+   * lands inside their window or not): the self-test neither blames nor requires their failure.
+   */
+  readonly mayAlsoCatch?: readonly string[];
   /** Why no conformance case catches the fault yet (only with an empty `caughtBy`). */
   readonly uncaught?: string;
   /** The socket mode the fault needs (`client`: reconnect faults); default server mode. */
