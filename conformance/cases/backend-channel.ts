@@ -53,7 +53,9 @@ export const backendChannelCases: readonly ConformanceCase[] = Object.freeze([
   {
     id: 'protocol-features/backend-req/silent-without-gated-features',
     title: 'With only BACKEND_REQ and REPLY_ACK negotiated the back-end sends nothing on the back-end channel',
-    area: 'protocol-features', requirements: ['VU-BE-003'], level: 'MUST', role: 'backend', deviceTypes: NET,
+    // VU-SHOBJ-002's "sent only with SHARED_OBJECT acked" half; its UUID byte order is only
+    // observable with an object whose UUID we know, and only the device exports one.
+    area: 'protocol-features', requirements: ['VU-BE-003', 'VU-SHOBJ-002'], level: 'MUST', role: 'backend', deviceTypes: NET,
     needs: { protocolFeatures: [ProtocolFeature.BACKEND_REQ, ProtocolFeature.REPLY_ACK], loopingNet: true },
     spec: { ...SPEC, quote: 'Each back-end request is only sent once the feature it belongs to (ACCESS_PLATFORM, CONFIG, HOST_NOTIFIER, INBAND_NOTIFICATIONS, SHARED_OBJECT, SHMEM) is negotiated.' },
     description: 'Negotiates BACKEND_REQ and REPLY_ACK and no feature that gates a back-end request (no ACCESS_PLATFORM, CONFIG, HOST_NOTIFIER, INBAND_NOTIFICATIONS, SHARED_OBJECT, SHMEM), attaches the channel, loops 32 frames and waits the quiet window: nothing may arrive on the channel.',

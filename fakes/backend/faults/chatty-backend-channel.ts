@@ -5,23 +5,11 @@
  * running, while the device is suspended (VU-RING-016).
  * @module
  */
-import { sendMsg } from '../../../native/index.js';
 import { BackendRequest, FrontendRequest, REQUEST_FLAGS, encodeRaw } from '../../wire/index.js';
-import type { SessionState } from '../session-state.js';
 import type { FaultDefinition } from './fault.js';
-import { perSession } from './support.js';
+import { perSession, sendOnBackendChannel } from './support.js';
 
 const CONFIG_CHANGE = encodeRaw({ request: BackendRequest.BACKEND_CONFIG_CHANGE_MSG, flags: REQUEST_FLAGS, size: 0, body: new Uint8Array(0), fds: [] });
-
-/** Sends the message on the session's back-end channel, if there is one. */
-function chatter(state: SessionState): void {
-  if (state.backendReqFd === undefined) return;
-  try {
-    sendMsg(state.backendReqFd, CONFIG_CHANGE, [], 1000);
-  } catch {
-    // The front-end closed its end: nothing to say to anyone.
-  }
-}
 
 /** The fault. */
 export const chattyBackendChannel: FaultDefinition = {
@@ -37,7 +25,7 @@ export const chattyBackendChannel: FaultDefinition = {
         if (message.request === FrontendRequest.SET_OWNER) spoke(state).done = false;
         // A moment after the last ring stopped, when the front-end already counts on silence.
         if (message.request === FrontendRequest.GET_VRING_BASE && result.kind === 'reply' && !state.rings.some((r) => r.started)) {
-          setTimeout(() => chatter(state), 50).unref();
+          setTimeout(() => sendOnBackendChannel(state, CONFIG_CHANGE), 50).unref();
         }
         return undefined;
       },
@@ -46,7 +34,7 @@ export const chattyBackendChannel: FaultDefinition = {
           const s = spoke(state);
           if (s.done) return;
           s.done = true;
-          chatter(state);
+          sendOnBackendChannel(state, CONFIG_CHANGE);
         },
       },
     };

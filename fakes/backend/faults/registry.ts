@@ -28,6 +28,7 @@ import { nackEverything } from './nack-everything.js';
 import { noReconnect } from './no-reconnect.js';
 import { processAfterStop } from './process-after-stop.js';
 import { sharedObjectAnyUuid } from './shared-object-any-uuid.js';
+import { sharedObjectExportUnnegotiated } from './shared-object-export-unnegotiated.js';
 import { shmemAtBit21 } from './shmem-at-bit-21.js';
 import { staleMemoryTable } from './stale-memory-table.js';
 import { vringEndianAnyValue } from './vring-endian-any-value.js';
@@ -41,7 +42,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   ackUnofferedFeatures, ackRefusedConfig, shmemAtBit21, sharedObjectAnyUuid, dropReplyAck, nackEverything, wrongReplyFlags, hangOnOversize, leakFds,
   wrongRingBase, vringEndianAnyValue, processAfterStop, ignoreDisable, staleMemoryTable, loseRingStateOnReconnect,
   logAllOnlyAtStart, logFlagOnlyAtStart, logAssignsBytes, logWritesPastEnd, deviceStateUnchecked,
-  chattyBackendChannel, ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, indirectUnserviced, packedChainTailUnchecked, inbandUnserviced, crashOnUnknownRegion, noReconnect,
+  chattyBackendChannel, sharedObjectExportUnnegotiated, ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, indirectUnserviced, packedChainTailUnchecked, inbandUnserviced, crashOnUnknownRegion, noReconnect,
 ];
 
 /** A fault name that does not exist. */

@@ -3,6 +3,7 @@
  * hooks that outlive one connection.
  * @module
  */
+import { sendMsg } from '../../../native/index.js';
 import { Direction, FrontendRequest, payloads, requestSpec, u64, type RawMessage } from '../../wire/index.js';
 import { ok, reply, type HandlerResult } from '../result.js';
 import type { SessionState } from '../session-state.js';
@@ -43,4 +44,17 @@ export function pretendOffer(bits: bigint, message: RawMessage, result: HandlerR
     return ok();
   }
   return undefined;
+}
+
+/**
+ * Sends one encoded back-end request on the session's back-end channel, if it has one. A closed
+ * channel is ignored: the front-end left, so nobody is listening for the misbehaviour.
+ */
+export function sendOnBackendChannel(state: SessionState, frame: Uint8Array): void {
+  if (state.backendReqFd === undefined) return;
+  try {
+    sendMsg(state.backendReqFd, frame, [], 1000);
+  } catch {
+    // The front-end closed its end.
+  }
 }
