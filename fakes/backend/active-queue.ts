@@ -18,7 +18,7 @@
  * @module
  */
 import { eventfdSignal } from '../../native/index.js';
-import { SPLIT_USED, VRING_F_LOG, PACKED_WRAP_BIT, packedDescRingSize, splitUsedSize } from '../wire/index.js';
+import { SPLIT_USED, VRING_F_LOG, PACKED_WRAP_BIT, packedDescRingSize, splitUsedSize, swap16, swap32 } from '../wire/index.js';
 import {
   Chain, ChainError, ChainWalker, PackedQueueDevice, SplitQueueDevice, decodePackedVringBase, mapRingAreas,
   type Segment, type VringConfig,
@@ -56,6 +56,7 @@ function toGpa(state: SessionState, what: string, qva: bigint): number {
 export class ActiveQueue implements DeviceQueue {
   readonly index: number;
   readonly size: number;
+  readonly bigEndian: boolean;
   private readonly split: SplitQueueDevice | undefined;
   private readonly packed: PackedQueueDevice | undefined;
   private readonly hooks: DataPathHooks | undefined;
@@ -89,6 +90,7 @@ export class ActiveQueue implements DeviceQueue {
   ) {
     this.index = ring.index;
     this.size = cfg.size;
+    this.bigEndian = cfg.bigEndian === true;
     this.hooks = hooks;
     const mem = state.memory!;
     if (cfg.format === 'split') {
@@ -101,7 +103,7 @@ export class ActiveQueue implements DeviceQueue {
     this.flatPath = inflight === undefined && hooks?.onChain === undefined && hooks?.beforeUsed === undefined;
     this.inflight = inflight;
     if (inflight !== undefined) {
-      this.resubmitWalker = new ChainWalker(mem, { queueSize: cfg.size, indirect: cfg.indirect });
+      this.resubmitWalker = new ChainWalker(mem, { queueSize: cfg.size, indirect: cfg.indirect, bigEndian: cfg.bigEndian === true });
       this.resubmitDesc = mapRingAreas(mem, cfg, 'split').desc;
     }
     const addr = ring.addr!;
@@ -143,9 +145,13 @@ export class ActiveQueue implements DeviceQueue {
       };
       return new ActiveQueue(state, ring, cfg, hooks, undefined);
     }
+    const bigEndian = state.ringBigEndian(ring);
+    // GuestMemory reads little-endian; a legacy big-endian ring's fields need their bytes reversed.
+    const u16 = (v: number): number => (bigEndian ? swap16(v) : v);
+    const u32 = (v: number): number => (bigEndian ? swap32(v) : v);
     let ringUsed: number;
     try {
-      ringUsed = mem.readU16(usedAddr + SPLIT_USED.IDX);
+      ringUsed = u16(mem.readU16(usedAddr + SPLIT_USED.IDX));
     } catch {
       throw new RingStartError(`used ring 0x${usedAddr.toString(16)} is outside guest memory`);
     }
@@ -156,7 +162,7 @@ export class ActiveQueue implements DeviceQueue {
       const usedRing = usedAddr;
       resubmit = inflight.recover(ringUsed, (slot) => {
         try {
-          return mem.readU32(usedRing + SPLIT_USED.RING + SPLIT_USED.ENTRY * (slot % num));
+          return u32(mem.readU32(usedRing + SPLIT_USED.RING + SPLIT_USED.ENTRY * (slot % num)));
         } catch {
           return 0xffffffff;
         }
@@ -172,7 +178,7 @@ export class ActiveQueue implements DeviceQueue {
       lastAvail = at.lastAvailIdx & 0xffff;
       ringUsed = at.usedIdx & 0xffff;
     }
-    const q = new ActiveQueue(state, ring, { format: 'split', ...common, lastAvailIdx: lastAvail, usedIdx: ringUsed }, hooks, inflight);
+    const q = new ActiveQueue(state, ring, { format: 'split', ...common, lastAvailIdx: lastAvail, usedIdx: ringUsed, bigEndian }, hooks, inflight);
     q.resubmit = resubmit;
     if (resubmit.length > 0) state.event('inflight-resubmit', { ring: ring.index, detail: `${resubmit.length} heads` });
     return q;

@@ -14,6 +14,8 @@ export interface DeviceQueue {
   readonly index: number;
   /** Queue size. */
   readonly size: number;
+  /** A legacy ring whose fields (and net headers) are big-endian (SET_VRING_ENDIAN 1, VU-FEAT-008). */
+  readonly bigEndian: boolean;
   /**
    * Whether the ring is enabled (vhost-user.rst "Ring states"). A started but disabled ring is
    * still processed, without side effects (VU-RING-011): a net TX ring returns its buffers

@@ -138,6 +138,26 @@ describe('dispatcher', () => {
     expect((await pair.ended).reason).toMatch(/ring 99/);
   });
 
+  it('takes SET_VRING_ENDIAN 0 or 1 before a ring starts and refuses 2 and a started ring (VU-RING-021)', async () => {
+    pair = startPair();
+    await pair.session.getFeatures();
+    await pair.session.setProtocolFeatures(featureMask(ProtocolFeature.REPLY_ACK, ProtocolFeature.CROSS_ENDIAN));
+    const endian = (index: number, num: number): RawMessage => raw(FrontendRequest.SET_VRING_ENDIAN, payloads.vringState.encode({ index, num }), { flags: NEED });
+    expect(await ack(pair, endian(0, 1))).toBe(0n);
+    expect(await ack(pair, endian(0, 0))).toBe(0n);
+    expect(await ack(pair, endian(0, 2))).not.toBe(0n);
+    expect(await ack(pair, endian(9, 1))).not.toBe(0n);
+    const efd = eventfdCreate();
+    try {
+      // A kick fd starts the ring even before addresses arrive (the ring is then broken, but started).
+      expect(await ack(pair, raw(FrontendRequest.SET_VRING_KICK, payloads.vringFd.encode({ index: 0, noFd: false, upper: 0n }), { flags: NEED, fds: [efd] }))).toBe(0n);
+    } finally {
+      closeFd(efd);
+    }
+    expect(await ack(pair, endian(0, 1))).not.toBe(0n);
+    expect(await ack(pair, endian(1, 1))).toBe(0n);
+  });
+
   it('handles config, status, mem slots and inflight requests', async () => {
     pair = startPair({ queuePairs: 2 });
     await withReplyAck(pair);

@@ -25,6 +25,7 @@ export const OFFERED_PROTOCOL_FEATURES = featureMask(
   ProtocolFeature.LOG_SHMFD,
   ProtocolFeature.REPLY_ACK,
   ProtocolFeature.BACKEND_REQ,
+  ProtocolFeature.CROSS_ENDIAN,
   ProtocolFeature.CONFIG,
   ProtocolFeature.INFLIGHT_SHMFD,
   ProtocolFeature.RESET_DEVICE,

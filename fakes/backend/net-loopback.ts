@@ -218,7 +218,7 @@ export class NetLoopbackDevice implements Device {
       txq.skipFlat();
       rxq.skipFlat();
       n++;
-      this.writeHeader(d, hdrLen);
+      this.writeHeader(d, hdrLen, rxq.bigEndian);
       copySegment(s, s.hostOffset + hdrLen, d, d.hostOffset + hdrLen, s.len - hdrLen);
       if (rxq.logging) rxq.logWrite(d.addr, s.len);
       rxq.pushUsedFlat(rid, s.len);
@@ -229,15 +229,18 @@ export class NetLoopbackDevice implements Device {
     return n;
   }
 
-  /** The net header of a frame in one RX buffer: offload fields zero, num_buffers 1 (V1 layout). */
-  private writeHeader(w: Segment, hdrLen: number): void {
+  /**
+   * The net header of a frame in one RX buffer: offload fields zero, num_buffers 1 (12-byte
+   * layout), in the ring's byte order (a legacy big-endian ring's header is big-endian too).
+   */
+  private writeHeader(w: Segment, hdrLen: number, bigEndian: boolean): void {
     const base = w.hostOffset;
     if (hdrLen === NET_HDR.SIZE_V1) {
-      // flags..csum_offset zero, num_buffers (u16 LE at 10) = 1.
+      // flags..csum_offset zero, num_buffers (u16 at 10) = 1: bytes 8..11 are 00 00 01 00 (LE) or 00 00 00 01 (BE).
       const dv = w.view;
       dv.setInt32(base, 0);
       dv.setInt32(base + 4, 0);
-      dv.setInt32(base + 8, 0x10000, true);
+      dv.setInt32(base + 8, bigEndian ? 1 : 0x10000, !bigEndian);
     } else {
       const dst = w.host;
       for (let i = 0; i < hdrLen; i++) dst[base + i] = 0;
@@ -268,8 +271,9 @@ export class NetLoopbackDevice implements Device {
     const h = this.hdr;
     h.fill(0);
     if (hdrLen === NET_HDR.SIZE_V1) {
-      h[NET_HDR.NUM_BUFFERS] = count & 0xff;
-      h[NET_HDR.NUM_BUFFERS + 1] = count >>> 8;
+      const be = rxq.bigEndian;
+      h[NET_HDR.NUM_BUFFERS + (be ? 1 : 0)] = count & 0xff;
+      h[NET_HDR.NUM_BUFFERS + (be ? 0 : 1)] = count >>> 8;
     }
     this.rxq = rxq;
     this.count = count;
@@ -306,7 +310,7 @@ export class NetLoopbackDevice implements Device {
    */
   private loopOne(t: Chain, c: Chain, rxq: DeviceQueue, hdrLen: number, need: number): void {
     const w = c.writable[0];
-    this.writeHeader(w, hdrLen);
+    this.writeHeader(w, hdrLen, rxq.bigEndian);
     let o = w.hostOffset + hdrLen;
     let skip = hdrLen;
     const segs = t.readable;

@@ -45,6 +45,8 @@ export interface RingState {
   queue: ActiveQueue | undefined;
   /** Why the started ring cannot run (bad addresses, unparsable packed chain); cleared on reconfiguration. */
   broken: string | undefined;
+  /** SET_VRING_ENDIAN said big-endian (num 1); it takes effect only without VERSION_1 (VU-FEAT-008). */
+  bigEndian: boolean;
 }
 
 /** A violation report: requirement id, detail, ring. */
@@ -71,7 +73,7 @@ export interface SessionObserver {
 
 const newRing = (index: number): RingState => ({
   index, num: undefined, addr: undefined, base: undefined, kickFd: undefined, callFd: undefined,
-  errFd: undefined, enabled: false, started: false, queue: undefined, broken: undefined,
+  errFd: undefined, enabled: false, started: false, queue: undefined, broken: undefined, bigEndian: false,
 });
 
 /** The state of one session. */
@@ -165,6 +167,14 @@ export class SessionState {
   }
 
   /** Packed rings negotiated. */
+  /**
+   * Whether ring `r`'s fields are big-endian: SET_VRING_ENDIAN 1 on a legacy device (no
+   * VERSION_1, which makes every ring little-endian; a packed ring needs VERSION_1).
+   */
+  ringBigEndian(r: RingState): boolean {
+    return r.bigEndian && !this.hasFeature(VirtioFeature.VERSION_1);
+  }
+
   get packed(): boolean {
     return this.hasFeature(VirtioFeature.RING_PACKED);
   }

@@ -169,6 +169,8 @@ export interface ChainWalkerOptions {
   readonly indirect: boolean;
   /** Packed: do not check that a chain's later slots are available (a fault; see VringConfig). */
   readonly uncheckedChainTail?: boolean;
+  /** Split: descriptors (and indirect tables) are big-endian, a legacy cross-endian ring (VU-FEAT-008). */
+  readonly bigEndian?: boolean;
 }
 
 /**
@@ -179,6 +181,10 @@ export class ChainWalker {
   private readonly size: number;
   private readonly indirect: boolean;
   private readonly uncheckedChainTail: boolean;
+  // Split descriptor byte order, and where the low and high address words sit in that order.
+  private readonly le: boolean;
+  private readonly addrLo: number;
+  private readonly addrHi: number;
   private regions: readonly GuestRegion[] = [];
   private starts: number[] = [];
   private ends: number[] = [];
@@ -194,6 +200,9 @@ export class ChainWalker {
     this.size = opts.queueSize;
     this.indirect = opts.indirect;
     this.uncheckedChainTail = opts.uncheckedChainTail === true;
+    this.le = opts.bigEndian !== true;
+    this.addrLo = SPLIT_DESC.ADDR + (this.le ? 0 : 4);
+    this.addrHi = SPLIT_DESC.ADDR + (this.le ? 4 : 0);
   }
 
   /**
@@ -217,11 +226,12 @@ export class ChainWalker {
       out.descCount++;
       const off = base + idx * SPLIT_DESC.SIZE;
       // Each field read once (VU-DP-015): later decisions use these locals only.
-      const lo = view.getUint32(off + SPLIT_DESC.ADDR, true);
-      const hi = view.getUint32(off + SPLIT_DESC.ADDR + 4, true);
-      const len = view.getUint32(off + SPLIT_DESC.LEN, true);
-      const flags = view.getUint16(off + SPLIT_DESC.FLAGS, true);
-      const next = view.getUint16(off + SPLIT_DESC.NEXT, true);
+      const le = this.le;
+      const lo = view.getUint32(off + this.addrLo, le);
+      const hi = view.getUint32(off + this.addrHi, le);
+      const len = view.getUint32(off + SPLIT_DESC.LEN, le);
+      const flags = view.getUint16(off + SPLIT_DESC.FLAGS, le);
+      const next = view.getUint16(off + SPLIT_DESC.NEXT, le);
       if ((flags & DescFlag.INDIRECT) !== 0) {
         if (inIndirect) return new ChainError('VU-DP-016', `nested INDIRECT at table entry ${idx}`, head);
         const err = this.checkIndirect(flags, len, head);

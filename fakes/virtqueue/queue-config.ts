@@ -49,6 +49,11 @@ export interface VringConfig {
   /** VIRTIO_F_IN_ORDER negotiated. */
   readonly inOrder: boolean;
   /**
+   * Split only: the ring's fields are big-endian, a legacy (pre-VERSION_1) ring on a cross-endian
+   * host after SET_VRING_ENDIAN 1 (VU-FEAT-008). Default false: little-endian, as VERSION_1 says.
+   */
+  readonly bigEndian?: boolean;
+  /**
    * Packed only, and only for the `packed-chain-tail-unchecked` fault: follow NEXT without
    * checking that the later slots are available, as DPDK 22.11 does (VU-PK-002). Default false.
    */

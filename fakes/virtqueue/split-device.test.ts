@@ -442,3 +442,50 @@ describe('SplitQueueDevice: the one-descriptor fast path (peekFlat)', () => {
     expect(errOf(dev.pop()).rule).toBe('VU-DP-004');
   });
 });
+
+describe('SplitQueueDevice: a legacy big-endian ring (VU-FEAT-008)', () => {
+  /** Big-endian bytes of `v` in `n` bytes (n = 2, 4 or 8). */
+  const be = (v: bigint | number, n: number): Uint8Array => {
+    const out = new Uint8Array(n);
+    let x = BigInt(v);
+    for (let i = n - 1; i >= 0; i--, x >>= 8n) out[i] = Number(x & 0xffn);
+    return out;
+  };
+
+  it('reads descriptors, avail entries and indices big-endian and writes the used ring big-endian', () => {
+    // Buffers above 4 GiB, so the high address word matters.
+    const HIGH = 0x1_0000_0000;
+    const mem = testMemory([[0, 0x1_0000], [HIGH, 0x1_0000]]);
+    const ring = new HandSplitRing(mem, 8, 0x1000);
+    const desc = (i: number, addr: number, len: number, flags: number, next: number): void => {
+      const at = ring.descAddr + i * 16;
+      mem.write(at, be(addr, 8));
+      mem.write(at + 8, be(len, 4));
+      mem.write(at + 12, be(flags, 2));
+      mem.write(at + 14, be(next, 2));
+    };
+    mem.write(HIGH + 0x10, new Uint8Array([1, 2, 3]));
+    desc(2, HIGH + 0x10, 3, DescFlag.NEXT, 5);
+    desc(5, HIGH + 0x800, 16, DescFlag.WRITE, 0);
+    mem.write(ring.availAddr + 4, be(2, 2)); // ring[0] = head 2
+    mem.write(ring.availAddr + 2, be(1, 2)); // idx = 1
+    const dev = SplitQueueDevice.fromConfig(mem, ring.config({ bigEndian: true }));
+    expect(dev.availableCount()).toBe(1);
+    const c = chainOf(dev.pop());
+    expect(c.head).toBe(2);
+    expect([...c.readAll()]).toEqual([1, 2, 3]);
+    expect(c.writableBytes).toBe(16);
+    dev.pushUsed(2, 9);
+    dev.flushUsed();
+    expect([...mem.read(ring.usedAddr + 2, 2)]).toEqual([...be(1, 2)]);
+    expect([...mem.read(ring.usedAddr + 4, 8)]).toEqual([...be(2, 4), ...be(9, 4)]);
+  });
+
+  it('reads the same bytes little-endian without the flag: the index 1 stored big-endian is 256, too far ahead', () => {
+    const mem = testMemory([[0, 0x1_0000]]);
+    const ring = new HandSplitRing(mem, 8, 0x1000);
+    mem.write(ring.availAddr + 2, be(1, 2));
+    const dev = SplitQueueDevice.fromConfig(mem, ring.config());
+    expect(errOf(dev.pop()).rule).toBe('VU-DP-003');
+  });
+});

@@ -35,6 +35,11 @@ export class SplitQueueDevice {
   /** VIRTIO_F_IN_ORDER negotiated: {@link pushUsedInOrder} may batch completions. */
   readonly inOrder: boolean;
   private readonly mask: number;
+  // Byte order of every ring field: little-endian unless a legacy ring was set big-endian.
+  private readonly le: boolean;
+  // Offsets of the low and high words of a descriptor's u64 address in that order.
+  private readonly addrLo: number;
+  private readonly addrHi: number;
   private readonly walker: ChainWalker;
   private readonly desc: DataView;
   private readonly avail: DataView;
@@ -55,6 +60,9 @@ export class SplitQueueDevice {
   private constructor(mem: GuestMemory, cfg: VringConfig, desc: DataView, avail: DataView, used: DataView) {
     this.size = cfg.size;
     this.mask = cfg.size - 1;
+    this.le = cfg.bigEndian !== true;
+    this.addrLo = SPLIT_DESC.ADDR + (this.le ? 0 : 4);
+    this.addrHi = SPLIT_DESC.ADDR + (this.le ? 4 : 0);
     this.eventIdx = cfg.eventIdx;
     this.inOrder = cfg.inOrder;
     this.desc = desc;
@@ -62,11 +70,11 @@ export class SplitQueueDevice {
     this.used = used;
     this.usedEventOff = splitUsedEventOffset(cfg.size);
     this.availEventOff = splitAvailEventOffset(cfg.size);
-    this.walker = new ChainWalker(mem, { queueSize: cfg.size, indirect: cfg.indirect });
+    this.walker = new ChainWalker(mem, { queueSize: cfg.size, indirect: cfg.indirect, bigEndian: !this.le });
     this.nextAvail = cfg.lastAvailIdx ?? 0;
     this.shadowAvail = this.nextAvail;
     // As vhost back-ends do on start: without a restored value, trust the ring's used index.
-    this.used16 = cfg.usedIdx ?? used.getUint16(SPLIT_USED.IDX, true);
+    this.used16 = cfg.usedIdx ?? used.getUint16(SPLIT_USED.IDX, this.le);
   }
 
   /**
@@ -94,7 +102,7 @@ export class SplitQueueDevice {
    */
   availableCount(): number {
     // Not cached in shadowAvail: pop() checks each new index it adopts for VU-DP-003.
-    return (this.avail.getUint16(SPLIT_AVAIL.IDX, true) - this.nextAvail) & 0xffff;
+    return (this.avail.getUint16(SPLIT_AVAIL.IDX, this.le) - this.nextAvail) & 0xffff;
   }
 
   /**
@@ -106,7 +114,7 @@ export class SplitQueueDevice {
    */
   pop(out?: Chain): Chain | ChainError | undefined {
     if (this.nextAvail === this.shadowAvail) {
-      this.shadowAvail = this.avail.getUint16(SPLIT_AVAIL.IDX, true);
+      this.shadowAvail = this.avail.getUint16(SPLIT_AVAIL.IDX, this.le);
       if (this.nextAvail === this.shadowAvail) return undefined;
       const n = (this.shadowAvail - this.nextAvail) & 0xffff;
       if (n > this.size) {
@@ -115,9 +123,9 @@ export class SplitQueueDevice {
         return new ChainError('VU-DP-003', `avail->idx ${idx} is ${n} ahead of last avail ${this.nextAvail}, more than queue size ${this.size}`, -1);
       }
     }
-    const head = this.avail.getUint16(SPLIT_AVAIL.RING + SPLIT_AVAIL.ENTRY * (this.nextAvail & this.mask), true);
+    const head = this.avail.getUint16(SPLIT_AVAIL.RING + SPLIT_AVAIL.ENTRY * (this.nextAvail & this.mask), this.le);
     this.nextAvail = (this.nextAvail + 1) & 0xffff;
-    if (this.eventIdx && this.notifyOn) this.used.setUint16(this.availEventOff, this.nextAvail, true);
+    if (this.eventIdx && this.notifyOn) this.used.setUint16(this.availEventOff, this.nextAvail, this.le);
     return this.walker.walkSplit(this.desc, head, out ?? new Chain());
   }
 
@@ -131,28 +139,28 @@ export class SplitQueueDevice {
    */
   peekFlat(out: Segment, write: boolean, minLen: number): number {
     if (this.nextAvail === this.shadowAvail) {
-      const idx = this.avail.getUint16(SPLIT_AVAIL.IDX, true);
+      const idx = this.avail.getUint16(SPLIT_AVAIL.IDX, this.le);
       if (idx === this.nextAvail) return -1;
       // Left for pop to report (VU-DP-003); the shadow stays so pop reads the index itself.
       if (((idx - this.nextAvail) & 0xffff) > this.size) return -2;
       this.shadowAvail = idx;
     }
-    const head = this.avail.getUint16(SPLIT_AVAIL.RING + SPLIT_AVAIL.ENTRY * (this.nextAvail & this.mask), true);
+    const head = this.avail.getUint16(SPLIT_AVAIL.RING + SPLIT_AVAIL.ENTRY * (this.nextAvail & this.mask), this.le);
     if (head >= this.size) return -2;
     const d = this.desc;
     const off = head * SPLIT_DESC.SIZE;
-    const flags = d.getUint16(off + SPLIT_DESC.FLAGS, true);
+    const flags = d.getUint16(off + SPLIT_DESC.FLAGS, this.le);
     if ((flags & (DescFlag.NEXT | DescFlag.INDIRECT | DescFlag.WRITE)) !== (write ? DescFlag.WRITE : 0)) return -2;
-    const len = d.getUint32(off + SPLIT_DESC.LEN, true);
+    const len = d.getUint32(off + SPLIT_DESC.LEN, this.le);
     if (len < minLen) return -2;
-    if (!this.walker.flat(out, d.getUint32(off + SPLIT_DESC.ADDR, true), d.getUint32(off + SPLIT_DESC.ADDR + 4, true), len)) return -2;
+    if (!this.walker.flat(out, d.getUint32(off + this.addrLo, this.le), d.getUint32(off + this.addrHi, this.le), len)) return -2;
     return head;
   }
 
   /** Consumes the head {@link peekFlat} returned (as {@link pop} would have). */
   skipFlat(): void {
     this.nextAvail = (this.nextAvail + 1) & 0xffff;
-    if (this.eventIdx && this.notifyOn) this.used.setUint16(this.availEventOff, this.nextAvail, true);
+    if (this.eventIdx && this.notifyOn) this.used.setUint16(this.availEventOff, this.nextAvail, this.le);
   }
 
   /**
@@ -162,8 +170,8 @@ export class SplitQueueDevice {
   pushUsed(head: number, len: number): void {
     if (this.pending >= this.size) throw new QueueStateError(`more than ${this.size} used elements pending`);
     const off = SPLIT_USED.RING + SPLIT_USED.ENTRY * ((this.used16 + this.pending) & this.mask);
-    this.used.setUint32(off + SPLIT_USED.ENTRY_ID, head, true);
-    this.used.setUint32(off + SPLIT_USED.ENTRY_LEN, len, true);
+    this.used.setUint32(off + SPLIT_USED.ENTRY_ID, head, this.le);
+    this.used.setUint32(off + SPLIT_USED.ENTRY_LEN, len, this.le);
     this.pending++;
   }
 
@@ -189,7 +197,7 @@ export class SplitQueueDevice {
     if (this.pending === 0) return;
     this.used16 = (this.used16 + this.pending) & 0xffff;
     this.pending = 0;
-    this.used.setUint16(SPLIT_USED.IDX, this.used16, true);
+    this.used.setUint16(SPLIT_USED.IDX, this.used16, this.le);
   }
 
   /**
@@ -207,9 +215,9 @@ export class SplitQueueDevice {
     this.signalledUsed = this.used16;
     this.signalledValid = true;
     if (valid && old === this.used16) return false;
-    if (!this.eventIdx) return (this.avail.getUint16(SPLIT_AVAIL.FLAGS, true) & AVAIL_F_NO_INTERRUPT) === 0;
+    if (!this.eventIdx) return (this.avail.getUint16(SPLIT_AVAIL.FLAGS, this.le) & AVAIL_F_NO_INTERRUPT) === 0;
     if (!valid) return true;
-    return vringNeedEvent(this.avail.getUint16(this.usedEventOff, true), this.used16, old);
+    return vringNeedEvent(this.avail.getUint16(this.usedEventOff, this.le), this.used16, old);
   }
 
   /**
@@ -220,8 +228,8 @@ export class SplitQueueDevice {
    */
   setNotification(enabled: boolean): boolean {
     this.notifyOn = enabled;
-    if (!this.eventIdx) this.used.setUint16(SPLIT_USED.FLAGS, enabled ? 0 : USED_F_NO_NOTIFY, true);
-    else if (enabled) this.used.setUint16(this.availEventOff, this.nextAvail, true);
+    if (!this.eventIdx) this.used.setUint16(SPLIT_USED.FLAGS, enabled ? 0 : USED_F_NO_NOTIFY, this.le);
+    else if (enabled) this.used.setUint16(this.availEventOff, this.nextAvail, this.le);
     if (!enabled) return false;
     storeLoadFence();
     return this.availableCount() !== 0;

@@ -15,5 +15,5 @@ export * as payloads from './payloads/index.js';
 export * from './ring-layout.js';
 export * from './inflight-layout.js';
 export * from './packed-vring-base.js';
-export { HOST_LITTLE_ENDIAN } from './byte-order.js';
+export { HOST_LITTLE_ENDIAN, swap16, swap32 } from './byte-order.js';
 export * from './config-fields.js';

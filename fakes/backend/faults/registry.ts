@@ -32,6 +32,7 @@ import { sharedObjectExportUnnegotiated } from './shared-object-export-unnegotia
 import { shmemAtBit21 } from './shmem-at-bit-21.js';
 import { staleMemoryTable } from './stale-memory-table.js';
 import { vringEndianAnyValue } from './vring-endian-any-value.js';
+import { vringEndianIgnored } from './vring-endian-ignored.js';
 import { writeAfterReturn } from './write-after-return.js';
 import { writeReadable } from './write-readable.js';
 import { wrongReplyFlags } from './wrong-reply-flags.js';
@@ -40,7 +41,7 @@ import { wrongRingBase } from './wrong-ring-base.js';
 /** Every fault, in listing order (control plane first, then data path, then sessions). */
 export const FAULTS: readonly FaultDefinition[] = [
   ackUnofferedFeatures, ackRefusedConfig, shmemAtBit21, sharedObjectAnyUuid, dropReplyAck, nackEverything, wrongReplyFlags, hangOnOversize, leakFds,
-  wrongRingBase, vringEndianAnyValue, processAfterStop, ignoreDisable, staleMemoryTable, loseRingStateOnReconnect,
+  wrongRingBase, vringEndianAnyValue, vringEndianIgnored, processAfterStop, ignoreDisable, staleMemoryTable, loseRingStateOnReconnect,
   logAllOnlyAtStart, logFlagOnlyAtStart, logAssignsBytes, logWritesPastEnd, deviceStateUnchecked,
   chattyBackendChannel, sharedObjectExportUnnegotiated, ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, indirectUnserviced, packedChainTailUnchecked, inbandUnserviced, crashOnUnknownRegion, noReconnect,
 ];

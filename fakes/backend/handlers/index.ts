@@ -15,7 +15,7 @@ import { setLogBase, setLogFd } from './log.js';
 import { addMemReg, getMaxMemSlots, remMemReg, setMemTable } from './memory.js';
 import { getStatus, resetDevice, resetOwner, setOwner, setStatus } from './session.js';
 import {
-  getVringBase, setVringAddr, vringKick, setVringBase, setVringCall, setVringEnable, setVringErr, setVringKick, setVringNum,
+  getVringBase, setVringAddr, vringKick, setVringBase, setVringCall, setVringEnable, setVringEndian, setVringErr, setVringKick, setVringNum,
 } from './vring.js';
 
 export type { Handler, HandlerContext } from './context.js';
@@ -43,6 +43,7 @@ export const HANDLERS: Readonly<Partial<Record<FrontendRequestName, AnyHandler>>
   SET_PROTOCOL_FEATURES: setProtocolFeatures,
   GET_QUEUE_NUM: getQueueNum,
   SET_VRING_ENABLE: setVringEnable,
+  SET_VRING_ENDIAN: setVringEndian,
   SET_BACKEND_REQ_FD: setBackendReqFd,
   GET_CONFIG: getConfig,
   SET_CONFIG: setConfig,

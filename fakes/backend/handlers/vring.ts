@@ -121,6 +121,20 @@ export const setVringCall = setVringFd('SET_VRING_CALL', 'callFd');
 /** SET_VRING_ERR. */
 export const setVringErr = setVringFd('SET_VRING_ERR', 'errFd');
 
+/**
+ * SET_VRING_ENDIAN (CROSS_ENDIAN): 0 little-, 1 big-endian, sent before the ring starts
+ * (VU-RING-021). Other values and a running ring are refused; the choice matters only for a
+ * legacy device (SessionState.ringBigEndian, VU-FEAT-008).
+ */
+export const setVringEndian: Handler<payloads.VringState> = ({ index, num }, ctx) => {
+  const r = ringOf(ctx, index, 'SET_VRING_ENDIAN');
+  if (isResult(r)) return r;
+  if (num !== 0 && num !== 1) return fail(`SET_VRING_ENDIAN num ${num} is neither 0 (little-endian) nor 1 (big-endian)`, { rule: 'VU-RING-021' });
+  if (r.started) return fail(`SET_VRING_ENDIAN on ring ${index}, which has already started`, { rule: 'VU-RING-021' });
+  r.bigEndian = num === 1;
+  return ok();
+};
+
 /** SET_VRING_ENABLE: num 1 enables, 0 disables; anything else is refused (VU-MQ-003). */
 export const setVringEnable: Handler<payloads.VringState> = ({ index, num }, ctx) => {
   const r = ringOf(ctx, index, 'SET_VRING_ENABLE');

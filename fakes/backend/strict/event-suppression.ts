@@ -14,7 +14,7 @@
  * with a bad value would otherwise report itself on every burst.
  * @module
  */
-import { PACKED_EVENT, PackedEventFlag, SPLIT_AVAIL, VirtioFeature } from '../../wire/index.js';
+import { PACKED_EVENT, PackedEventFlag, SPLIT_AVAIL, VirtioFeature, swap16 } from '../../wire/index.js';
 import type { GuestMemory } from '../../memory/index.js';
 import type { RingStartEvent } from '../hooks.js';
 import type { SessionState } from '../session-state.js';
@@ -78,6 +78,8 @@ export class DriverFlagsWatch {
     readonly flagsAddr: number,
     readonly format: 'split' | 'packed',
     readonly eventIdx: boolean,
+    /** A legacy ring set big-endian by SET_VRING_ENDIAN (VU-FEAT-008). */
+    readonly bigEndian = false,
   ) {}
 
   /**
@@ -97,7 +99,9 @@ export class DriverFlagsWatch {
       return undefined;
     }
     const offset = start.format === 'split' ? SPLIT_AVAIL.FLAGS : PACKED_EVENT.FLAGS;
-    return new DriverFlagsWatch(mem, area + offset, start.format, state.hasFeature(VirtioFeature.EVENT_IDX));
+    const ring = state.ring(start.ring);
+    const bigEndian = ring !== undefined && state.ringBigEndian(ring);
+    return new DriverFlagsWatch(mem, area + offset, start.format, state.hasFeature(VirtioFeature.EVENT_IDX), bigEndian);
   }
 
   /**
@@ -110,6 +114,7 @@ export class DriverFlagsWatch {
     let flags: number;
     try {
       flags = this.memory.readU16(this.flagsAddr);
+      if (this.bigEndian) flags = swap16(flags);
     } catch {
       return undefined; // region removed under a running ring (REM_MEM_REG): the ring is rebuilt next
     }
