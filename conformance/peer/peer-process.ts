@@ -11,7 +11,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { describeSanitizerReport, findSanitizerReport, type SanitizerReport } from './sanitizer-report.js';
 import { parse as shellParse } from './shell-words.js';
+
+/** How much of an ended process's log is searched for a sanitizer report (they run to a few KiB). */
+const SANITIZER_LOG_BYTES = 32 * 1024;
 
 /** How to start one peer. */
 export interface PeerSpec {
@@ -131,10 +135,30 @@ export class PeerProcess {
     try { rmSync(`/var/run/dpdk/${this.id}`, { recursive: true, force: true }); } catch { /* not ours to worry about */ }
   }
 
-  /** A one-line description of how the process ended, for error messages. */
+  /** The sanitizer report at the end of the log of the ended process, if it printed one. */
+  sanitizerReport(): SanitizerReport | undefined {
+    return this.exitInfo ? findSanitizerReport(this.readLog(SANITIZER_LOG_BYTES)) : undefined;
+  }
+
+  /**
+   * Whether the ended process died of a bug rather than by ending on purpose, for peers whose
+   * exit is otherwise normal (a one-session peer ends with a status once its connection closes,
+   * also after a protocol error: libvhost-user's panic path, CHECKLIST D15). A bug is a death by
+   * signal — but not SIGPIPE, a write to a connection the other side already closed
+   * (vhost-user-gpu after a cut message) — or a sanitizer report, whose runtime exits with 1.
+   */
+  diedOfABug(): boolean {
+    if (!this.exitInfo) return false;
+    if (this.exitInfo.signal) return this.exitInfo.signal !== 'SIGPIPE';
+    return this.sanitizerReport() !== undefined;
+  }
+
+  /** A one-line description of how the process ended, with the sanitizer's verdict, for error messages. */
   describeExit(): string {
     if (!this.exitInfo) return 'still running';
-    return this.exitInfo.signal ? `killed by ${this.exitInfo.signal}` : `exited with code ${this.exitInfo.code}`;
+    const how = this.exitInfo.signal ? `killed by ${this.exitInfo.signal}` : `exited with code ${this.exitInfo.code}`;
+    const report = this.sanitizerReport();
+    return report === undefined ? how : `${how}: ${describeSanitizerReport(report)}`;
   }
 }
 

@@ -157,14 +157,11 @@ export class PeerTarget implements Target {
     if (!p || p.running || this.killedByUs || this.crashReported) return undefined;
     this.crashReported = true;
     // A one-connection peer (virtiofsd) ends once its connection closes, and ends it on purpose
-    // with an error exit after a protocol error (libvhost-user's panic path) — for such a peer
-    // that is how it closes the connection, which the spec allows (CHECKLIST D15). Only a death
-    // by signal (SIGSEGV, SIGABRT from a failed assertion) is a crash for it; the case itself
-    // judges what the close meant. Nor is SIGPIPE: a write to the connection the suite already
-    // closed (vhost-user-gpu answering a message the case cut short) ends such a peer no
-    // differently than its own exit would. The fuzzers' process peer follows the same rule.
-    if (this.restartPerCase && (p.exit?.signal ?? null) === null) return undefined;
-    if (this.restartPerCase && p.exit?.signal === 'SIGPIPE') return undefined;
+    // with an error exit after a protocol error — for such a peer that is how it closes the
+    // connection, which the spec allows (CHECKLIST D15), and the case itself judges what the
+    // close meant. Only a death of a bug is a crash for it (PeerProcess.diedOfABug: a signal
+    // from SIGSEGV or a failed assertion, or a sanitizer report). The fuzzers' peer does the same.
+    if (this.restartPerCase && !p.diedOfABug()) return undefined;
     return `the back-end ${p.describeExit()}`;
   }
 

@@ -5,6 +5,7 @@
  * same distinction by crash type).
  * @module
  */
+import { findSanitizerReport } from '../../conformance/peer/sanitizer-report.js';
 import type { ReproFailure } from '../replay/repro.js';
 
 /** How much of the worker's stderr a failure keeps (the sanitizer report is at the end). */
@@ -29,9 +30,6 @@ export interface ClassifiedFailure {
   readonly signature: string;
 }
 
-// "==123==ERROR: AddressSanitizer: stack-buffer-overflow on address …"
-const SANITIZER = /ERROR: (\w+Sanitizer): ([\w-]+)/;
-
 /** Classifies a worker end. */
 export function classifyEnd(end: WorkerEnd): ClassifiedFailure {
   const stderr = end.stderr.slice(-STDERR_KEEP).trim();
@@ -39,12 +37,12 @@ export function classifyEnd(end: WorkerEnd): ClassifiedFailure {
   if (end.timedOut) {
     return { failure: { kind: 'hang', summary: 'no answer within the time-out', ...withStderr }, signature: 'hang' };
   }
-  const san = SANITIZER.exec(stderr);
+  const san = findSanitizerReport(stderr);
   const exit = end.code !== null ? { exitCode: end.code } : {};
   const signal = end.signal !== null ? { signal: end.signal } : {};
   if (san) {
-    const summary = `${san[1]}: ${san[2]}`;
-    return { failure: { kind: 'crash', summary, ...signal, ...exit, ...withStderr }, signature: `crash:${san[1]}:${san[2]}` };
+    const summary = `${san.tool}: ${san.kind}`;
+    return { failure: { kind: 'crash', summary, ...signal, ...exit, ...withStderr }, signature: `crash:${san.tool}:${san.kind}` };
   }
   if (end.signal !== null) {
     return { failure: { kind: 'crash', summary: `signal ${end.signal}`, signal: end.signal, ...withStderr }, signature: `crash:${end.signal}` };

@@ -17,6 +17,7 @@ import { PeerProcess } from '../../conformance/peer/peer-process.js';
 import { packageRoot } from '../../conformance/paths.js';
 import { PeerUnavailableError, type FuzzPeer } from './fuzz-peer.js';
 
+
 /** How to start the peer (the fields of a conformance profile the fuzzers need). */
 export interface ProcessPeerSpec {
   readonly name: string;
@@ -116,13 +117,13 @@ export class ProcessPeer implements FuzzPeer {
   }
 
   /**
-   * A one-session peer is started again before the next connection. One that died by a signal is
+   * A one-session peer is started again before the next connection. One that died of a bug is
    * left dead, so the oracles see the crash; one still running gets a moment to finish its exit.
    */
   private async freshForNextSession(): Promise<void> {
     const p = this.process!;
     if (p.running) await p.waitForExit(200);
-    if (!p.running && p.exit?.signal != null && p.exit.signal !== 'SIGPIPE' && !this.killedByUs && !this.crashTaken) {
+    if (!p.running && !this.killedByUs && !this.crashTaken && p.diedOfABug()) {
       throw new PeerDisconnectedError(`the peer ${p.describeExit()} after its session`);
     }
     await this.restart();
@@ -157,12 +158,8 @@ export class ProcessPeer implements FuzzPeer {
     const p = this.process;
     if (!p || p.running || this.killedByUs || this.crashTaken) return undefined;
     this.crashTaken = true;
-    // A one-session peer ends with a status once its connection closes, also on purpose after a
-    // protocol error (libvhost-user's panic path, CHECKLIST D15): only a signal is a crash — but
-    // not SIGPIPE, a write to the connection the fuzzer already closed (vhost-user-gpu after a cut
-    // message), which ends a one-session peer no differently than its own exit would.
-    if (this.spec.restartPerSession && (p.exit?.signal ?? null) === null) return undefined;
-    if (this.spec.restartPerSession && p.exit?.signal === 'SIGPIPE') return undefined;
+    // A one-session peer's exit with a status is the end of its session (PeerProcess.diedOfABug).
+    if (this.spec.restartPerSession && !p.diedOfABug()) return undefined;
     return `the back-end ${p.describeExit()}`;
   }
 
