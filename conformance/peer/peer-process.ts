@@ -145,12 +145,15 @@ export class PeerProcess {
    * exit is otherwise normal (a one-session peer ends with a status once its connection closes,
    * also after a protocol error: libvhost-user's panic path, CHECKLIST D15). A bug is a death by
    * signal — but not SIGPIPE, a write to a connection the other side already closed
-   * (vhost-user-gpu after a cut message) — or a sanitizer report, whose runtime exits with 1.
+   * (vhost-user-gpu after a cut message) — or a sanitizer's error report, whose runtime exits
+   * with 1 (a leak report at exit is not one).
    */
   diedOfABug(): boolean {
     if (!this.exitInfo) return false;
     if (this.exitInfo.signal) return this.exitInfo.signal !== 'SIGPIPE';
-    return this.sanitizerReport() !== undefined;
+    // LeakSanitizer reports at an exit the program chose: a leak, not a death.
+    const report = this.sanitizerReport();
+    return report !== undefined && report.tool !== 'LeakSanitizer';
   }
 
   /** A one-line description of how the process ended, with the sanitizer's verdict, for error messages. */

@@ -11,7 +11,7 @@
 export interface SanitizerReport {
   /** `AddressSanitizer`, `MemorySanitizer`, … */
   readonly tool: string;
-  /** `heap-buffer-overflow`, `SEGV`, `heap-use-after-free`, … */
+  /** `heap-buffer-overflow`, `SEGV`, `heap-use-after-free`, … (`memory-leak` for LeakSanitizer). */
   readonly kind: string;
   /** `function file:line` of the first frame outside the sanitizer runtime, when the report has frames. */
   readonly frame?: string;
@@ -26,6 +26,8 @@ const FRAME_LINE = /^\s*#\d+ 0x[0-9a-f]+ in (\S+) (\S+)/gm;
 export function findSanitizerReport(text: string): SanitizerReport | undefined {
   const m = ERROR_LINE.exec(text);
   if (m === null) return undefined;
+  // "ERROR: LeakSanitizer: detected memory leaks", printed at a normal exit.
+  if (m[1] === 'LeakSanitizer') return { tool: m[1], kind: 'memory-leak' };
   const after = text.slice(m.index);
   for (const f of after.matchAll(FRAME_LINE)) {
     // Interceptors and runtime frames (__interceptor_memcpy, __asan_memcpy) say nothing about the bug.

@@ -107,5 +107,6 @@ describe('findSanitizerReport', () => {
     ].join('\n');
     expect(findSanitizerReport(log)).toEqual({ tool: 'AddressSanitizer', kind: 'heap-use-after-free', frame: 'vq_pop /src/virtqueue.c:210:9' });
     expect(findSanitizerReport('started\nclosed\n')).toBeUndefined();
+    expect(findSanitizerReport('==9==ERROR: LeakSanitizer: detected memory leaks\n')).toEqual({ tool: 'LeakSanitizer', kind: 'memory-leak' });
   });
 });
