@@ -95,6 +95,21 @@ describe('vhostlab fuzz --replay', () => {
     expect(JSON.parse(fixed.stdout)).toMatchObject({ reproduced: false });
   }, 60_000);
 
+  it('--known takes reproducers of the fuzzer\'s own kind and names a bad path before starting anything', async () => {
+    const file = fileURLToPath(new URL('./__fixtures__/protocol-hang-no-peer.json', import.meta.url));
+    const backend = ['--backend', 'no-such-program {socket}', '--mode', 'server'];
+    const other = await run('fuzz', 'datapath', ...backend, '--known', file);
+    expect(other.error).toBeInstanceOf(UsageError);
+    expect(String(other.error)).toMatch(/--known .*protocol-hang-no-peer\.json is a protocol reproducer, not datapath/);
+    const missing = await run('fuzz', 'protocol', ...backend, '--known', join(dir, 'nothing-here'));
+    expect(String(missing.error)).toMatch(/--known .*nothing-here does not exist/);
+    const notRepro = join(dir, 'notes.json');
+    writeFileSync(notRepro, '{"hello": 1}');
+    const bad = await run('fuzz', 'protocol', ...backend, '--known', notRepro);
+    expect(bad.error).toBeInstanceOf(UsageError);
+    expect(String(bad.error)).toMatch(/--known .*notes\.json: /);
+  });
+
   it('--replay --backend without --mode is a usage error', async () => {
     const file = fileURLToPath(new URL('./__fixtures__/protocol-hang-no-peer.json', import.meta.url));
     const r = await run('fuzz', '--replay', file, '--backend', 'x {socket}');

@@ -8,6 +8,7 @@
  */
 import fc from 'fast-check';
 import { Finding, isFinding } from './finding.js';
+import type { KnownFindings, KnownHit } from './known.js';
 
 /** Progress of a campaign. */
 export interface CampaignProgress {
@@ -31,8 +32,23 @@ export interface CampaignOptions<T> {
   readonly shrinkTimeMs?: number;
   /** Skip shrinking. */
   readonly noShrink?: boolean;
+  /**
+   * Findings of these classes are counted and passed over, in the search and while shrinking
+   * (a smaller input must not turn the bug being shrunk into a known one).
+   */
+  readonly known?: KnownFindings;
+  /** Called the first time each known class is met. */
+  readonly onKnown?: (hit: KnownHit) => void;
   readonly onProgress?: (p: CampaignProgress) => void;
 }
+
+/** The known-findings options a fuzzer passes through to its campaign. */
+export type KnownOptions = Pick<CampaignOptions<unknown>, 'known' | 'onKnown'>;
+
+/** The defined known-findings options of `o`, to spread into {@link runCampaign}'s options. */
+export const knownOptions = (o: KnownOptions): KnownOptions => ({
+  ...(o.known !== undefined ? { known: o.known } : {}), ...(o.onKnown !== undefined ? { onKnown: o.onKnown } : {}),
+});
 
 /** What a campaign found. */
 export interface CampaignFinding<T> {
@@ -58,6 +74,8 @@ export interface CampaignResult<T> {
   /** Search executions per second. */
   readonly execsPerSec: number;
   readonly elapsedMs: number;
+  /** Known classes met, with how often (empty without {@link CampaignOptions.known}). */
+  readonly known: readonly KnownHit[];
   readonly finding?: CampaignFinding<T>;
 }
 
@@ -67,6 +85,7 @@ export async function runCampaign<T>(o: CampaignOptions<T>): Promise<CampaignRes
   let execs = 0;
   let phase: CampaignProgress['phase'] = 'search';
   let last: { finding: Finding; input: T } | undefined;
+  const hits = new Map<string, KnownHit>();
   // fast-check's time limits race a running execution and abandon it, but a live execution keeps
   // going (it may kill and restart the peer). Each check waits for the abandoned one to finish,
   // so nothing touches the peer after the campaign returns, and its outcome is ignored.
@@ -94,6 +113,13 @@ export async function runCampaign<T>(o: CampaignOptions<T>): Promise<CampaignRes
     try {
       await o.execute(input);
     } catch (err) {
+      const known = isFinding(err) ? o.known?.match(err) : undefined;
+      if (known !== undefined) {
+        const seen = hits.get(known.signature);
+        hits.set(known.signature, { label: known.label, signature: known.signature, count: (seen?.count ?? 0) + 1 });
+        if (seen === undefined) o.onKnown?.(hits.get(known.signature)!);
+        return;
+      }
       // While shrinking, only the failure being shrunk counts: a smaller input that fails
       // differently is another bug, not a smaller version of this one.
       if (isFinding(err) && phase === 'shrink' && last !== undefined && err.kind !== last.finding.kind) return;
@@ -116,7 +142,8 @@ export async function runCampaign<T>(o: CampaignOptions<T>): Promise<CampaignRes
   // fast-check calls a run cut off by the time limit before any input completed a failure with no
   // error; for a campaign it is simply a budget spent without a finding.
   const cutOffEmpty = search.interrupted && (search.errorInstance === null || search.errorInstance === undefined);
-  if (!search.failed || cutOffEmpty) return { seed: o.seed, execs, searchExecs, execsPerSec: rate, elapsedMs: searchMs };
+  const known = (): KnownHit[] => [...hits.values()];
+  if (!search.failed || cutOffEmpty) return { seed: o.seed, execs, searchExecs, execsPerSec: rate, elapsedMs: searchMs, known: known() };
   if (last === undefined || !isFinding(search.errorInstance)) throw search.errorInstance;
   const first = last;
   let path = search.counterexamplePath ?? '';
@@ -136,7 +163,7 @@ export async function runCampaign<T>(o: CampaignOptions<T>): Promise<CampaignRes
   }
   const end = last ?? first;
   return {
-    seed: o.seed, execs, searchExecs, execsPerSec: rate, elapsedMs: performance.now() - started,
+    seed: o.seed, execs, searchExecs, execsPerSec: rate, elapsedMs: performance.now() - started, known: known(),
     finding: { finding: end.finding, input: end.input, unshrunk: first.input, path, execsToFind: searchExecs, timeToFindMs: searchMs, shrinks },
   };
 }

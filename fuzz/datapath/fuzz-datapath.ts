@@ -5,7 +5,8 @@
  * reproducers holding the shrunk scenario, which is symbolic and so replays on any peer.
  * @module
  */
-import { runCampaign, type CampaignProgress } from '../campaign/run-campaign.js';
+import { runCampaign, type CampaignProgress, knownOptions, type KnownOptions } from '../campaign/run-campaign.js';
+import type { KnownHit } from '../campaign/known.js';
 import { isFinding, type Finding, type FindingKind } from '../campaign/finding.js';
 import { restartPeer, type FuzzPeer } from '../peer/fuzz-peer.js';
 import { writeRepro, ReproKind, type Repro } from '../replay/index.js';
@@ -16,7 +17,7 @@ import { PackedNotOfferedError } from './run-packed.js';
 import { datapathScenario, describeScenario, type DatapathScenario, type RingLayout } from './scenario.js';
 
 /** Options of {@link fuzzDatapath}. */
-export interface DatapathFuzzOptions {
+export interface DatapathFuzzOptions extends KnownOptions {
   readonly peer: FuzzPeer;
   readonly seed?: number;
   readonly runs?: number;
@@ -47,6 +48,8 @@ export interface DatapathFuzzResult {
   readonly searchExecs: number;
   readonly execsPerSec: number;
   readonly elapsedMs: number;
+  /** Known finding classes met and passed over (`--known`). */
+  readonly known: readonly KnownHit[];
   readonly finding?: { readonly kind: FindingKind; readonly summary: string; readonly scenario: DatapathScenario; readonly lines: readonly string[]; readonly replays: boolean; readonly reproPath?: string };
 }
 
@@ -86,9 +89,9 @@ export async function fuzzDatapath(o: DatapathFuzzOptions): Promise<DatapathFuzz
       if (f) throw f;
     },
     seed, ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.timeMs !== undefined ? { timeMs: o.timeMs } : {}),
-    ...(o.shrinkTimeMs !== undefined ? { shrinkTimeMs: o.shrinkTimeMs } : {}), ...(o.noShrink ? { noShrink: true } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.shrinkTimeMs !== undefined ? { shrinkTimeMs: o.shrinkTimeMs } : {}), ...(o.noShrink ? { noShrink: true } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...knownOptions(o),
   });
-  const base = { seed, layouts, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs };
+  const base = { seed, layouts, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs, known: r.known };
   if (!r.finding) return base;
   const f = r.finding;
   const again = await runOnce(o.peer, f.input, replyTimeoutMs, o.quietMs);

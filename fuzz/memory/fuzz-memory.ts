@@ -4,7 +4,8 @@
  * written as `memory` reproducers holding the shrunk scenario.
  * @module
  */
-import { runCampaign, type CampaignProgress } from '../campaign/run-campaign.js';
+import { runCampaign, type CampaignProgress, knownOptions, type KnownOptions } from '../campaign/run-campaign.js';
+import type { KnownHit } from '../campaign/known.js';
 import { isFinding, type Finding, type FindingKind } from '../campaign/finding.js';
 import { restartPeer, type FuzzPeer } from '../peer/fuzz-peer.js';
 import { writeRepro, ReproKind, type Repro } from '../replay/index.js';
@@ -12,7 +13,7 @@ import { runMemoryScenario } from './run-memory.js';
 import { describeOp, memoryScenario, type MemoryScenario } from './scenario.js';
 
 /** Options of {@link fuzzMemory}. */
-export interface MemoryFuzzOptions {
+export interface MemoryFuzzOptions extends KnownOptions {
   readonly peer: FuzzPeer;
   readonly seed?: number;
   readonly runs?: number;
@@ -33,6 +34,8 @@ export interface MemoryFuzzResult {
   readonly searchExecs: number;
   readonly execsPerSec: number;
   readonly elapsedMs: number;
+  /** Known finding classes met and passed over (`--known`). */
+  readonly known: readonly KnownHit[];
   readonly finding?: { readonly kind: FindingKind; readonly summary: string; readonly scenario: MemoryScenario; readonly lines: readonly string[]; readonly replays: boolean; readonly reproPath?: string };
 }
 
@@ -59,9 +62,9 @@ export async function fuzzMemory(o: MemoryFuzzOptions): Promise<MemoryFuzzResult
       if (f) throw f;
     },
     seed, ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.timeMs !== undefined ? { timeMs: o.timeMs } : {}),
-    ...(o.shrinkTimeMs !== undefined ? { shrinkTimeMs: o.shrinkTimeMs } : {}), ...(o.noShrink ? { noShrink: true } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.shrinkTimeMs !== undefined ? { shrinkTimeMs: o.shrinkTimeMs } : {}), ...(o.noShrink ? { noShrink: true } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...knownOptions(o),
   });
-  const base = { seed, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs };
+  const base = { seed, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs, known: r.known };
   if (!r.finding) return base;
   const f = r.finding;
   const again = await runOnce(o.peer, f.input, replyTimeoutMs);

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakePeer } from '../__test-helpers__/fake-peer.js';
+import { KnownFindings, findingSignature } from '../campaign/known.js';
 import { readRepro } from '../replay/index.js';
 import { fuzzProtocol } from './fuzz-protocol.js';
 import { replayProtocol } from './replay.js';
@@ -44,6 +45,23 @@ describe('fuzz protocol against in-process back-ends with planted faults', () =>
     expect(r.finding!.steps.length).toBeLessThanOrEqual(4);
     expect(r.finding!.steps.some((s) => s.label.startsWith('SET_VRING_CALL'))).toBe(true);
     expect(r.finding!.replays).toBe(true);
+  });
+
+  it('passes over a known finding class (--known) and goes on to report the next bug', async () => {
+    const peer = new FakePeer(['hang-call-nofd-ring1', 'crash-addr-after-zero-num']);
+    const out = await setup(peer);
+    const first = await fuzzProtocol({ peer, seed: 7, runs: 300, replyTimeoutMs: 300, outDir: out, noShrink: true, traffic: false });
+    expect(first.finding).toBeDefined();
+    expect(first.known).toEqual([]);
+    const repro = readRepro(first.finding!.reproPath!);
+    expect(repro.failure.signature).toBe(findingSignature(first.finding!.kind, first.finding!.summary));
+    const known = new KnownFindings([{ signature: repro.failure.signature!, label: 'first.json' }]);
+    const next = await fuzzProtocol({ peer, seed: 7, runs: 300, replyTimeoutMs: 300, noShrink: true, traffic: false, known });
+    // The same seed meets the first bug again, steps over it, and reports the other one.
+    expect(next.known).toEqual([expect.objectContaining({ label: 'first.json', count: expect.any(Number) as number })]);
+    expect(next.known[0].count).toBeGreaterThanOrEqual(1);
+    expect(next.finding).toBeDefined();
+    expect(next.finding!.kind).not.toBe(first.finding!.kind);
   });
 
   it('finds nothing in the reference back-end within a short bounded run', async () => {

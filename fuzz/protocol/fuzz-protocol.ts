@@ -13,7 +13,8 @@ import { HEADER_SIZE, encodeHeader } from '../../fakes/wire/header.js';
 import { FrontendRequest } from '../../fakes/wire/requests.js';
 import { protocolCommands, type ProtocolCommand, type ProtocolCommandsConstraints } from '../arbitraries/commands.js';
 import type { FuzzStep } from '../arbitraries/step.js';
-import { runCampaign, type CampaignProgress } from '../campaign/run-campaign.js';
+import { runCampaign, type CampaignProgress, knownOptions, type KnownOptions } from '../campaign/run-campaign.js';
+import type { KnownHit } from '../campaign/known.js';
 import { Finding, isFinding, type FindingKind } from '../campaign/finding.js';
 import { checkPeerAfterRun, type AfterRunOptions } from '../campaign/oracles.js';
 import { probeOffer } from '../peer/probe-offer.js';
@@ -23,7 +24,7 @@ import { openRunConnection, runSteps } from './run-steps.js';
 import { describeSteps, packSteps } from './script.js';
 
 /** Options of {@link fuzzProtocol}. */
-export interface ProtocolFuzzOptions {
+export interface ProtocolFuzzOptions extends KnownOptions {
   /** The peer, already started. */
   readonly peer: FuzzPeer;
   /** fast-check seed (default: random). */
@@ -81,6 +82,8 @@ export interface ProtocolFuzzResult {
   readonly searchExecs: number;
   readonly execsPerSec: number;
   readonly elapsedMs: number;
+  /** Known finding classes met and passed over (`--known`). */
+  readonly known: readonly KnownHit[];
   readonly finding?: ProtocolFinding;
 }
 
@@ -129,8 +132,8 @@ export async function fuzzProtocol(o: ProtocolFuzzOptions): Promise<ProtocolFuzz
     }
   };
 
-  const r = await runCampaign({ arbitrary: commands, execute, seed, ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.timeMs !== undefined ? { timeMs: o.timeMs } : {}), ...(o.shrinkTimeMs !== undefined ? { shrinkTimeMs: o.shrinkTimeMs } : {}), ...(o.noShrink ? { noShrink: true } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}) });
-  const base = { seed, offer, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs };
+  const r = await runCampaign({ arbitrary: commands, execute, seed, ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.timeMs !== undefined ? { timeMs: o.timeMs } : {}), ...(o.shrinkTimeMs !== undefined ? { shrinkTimeMs: o.shrinkTimeMs } : {}), ...(o.noShrink ? { noShrink: true } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...knownOptions(o) });
+  const base = { seed, offer, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs, known: r.known };
   if (!r.finding) return base;
   const f = r.finding;
   const steps = stepsOf.get(f.finding) ?? [];

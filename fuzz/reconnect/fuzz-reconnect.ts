@@ -5,7 +5,8 @@
  * holding the shrunk scenario, which `vhostlab fuzz --replay` runs again.
  * @module
  */
-import { runCampaign, type CampaignProgress } from '../campaign/run-campaign.js';
+import { runCampaign, type CampaignProgress, knownOptions, type KnownOptions } from '../campaign/run-campaign.js';
+import type { KnownHit } from '../campaign/known.js';
 import { Finding, isFinding, type FindingKind } from '../campaign/finding.js';
 import { restartPeer, type FuzzPeer } from '../peer/fuzz-peer.js';
 import { writeRepro, ReproKind, type Repro } from '../replay/index.js';
@@ -13,7 +14,7 @@ import { runReconnectScenario } from './run-scenario.js';
 import { describeCycle, reconnectScenario, type ReconnectAction, type ReconnectScenario } from './scenario.js';
 
 /** Options of {@link fuzzReconnect}. */
-export interface ReconnectFuzzOptions {
+export interface ReconnectFuzzOptions extends KnownOptions {
   /** The peer, started. */
   readonly peer: FuzzPeer;
   readonly seed?: number;
@@ -49,6 +50,8 @@ export interface ReconnectFuzzResult {
   readonly searchExecs: number;
   readonly execsPerSec: number;
   readonly elapsedMs: number;
+  /** Known finding classes met and passed over (`--known`). */
+  readonly known: readonly KnownHit[];
   readonly finding?: ReconnectFinding;
 }
 
@@ -81,9 +84,9 @@ export async function fuzzReconnect(o: ReconnectFuzzOptions): Promise<ReconnectF
       if (f) throw f;
     },
     seed, ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.timeMs !== undefined ? { timeMs: o.timeMs } : {}),
-    ...(o.shrinkTimeMs !== undefined ? { shrinkTimeMs: o.shrinkTimeMs } : {}), ...(o.noShrink ? { noShrink: true } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+    ...(o.shrinkTimeMs !== undefined ? { shrinkTimeMs: o.shrinkTimeMs } : {}), ...(o.noShrink ? { noShrink: true } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...knownOptions(o),
   });
-  const base = { seed, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs };
+  const base = { seed, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs, known: r.known };
   if (!r.finding) return base;
   const f = r.finding;
   const again = await runOnce(peer, f.input, replyTimeoutMs);

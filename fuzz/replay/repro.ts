@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { findingSignature } from '../campaign/known.js';
 import { ReproFormatError } from './errors.js';
 
 /** Schema tag of the current format. */
@@ -69,6 +70,11 @@ export interface ReproFailure {
   readonly summary: string;
   /** The tail of the target's stderr (sanitizer report), trimmed. */
   readonly stderr?: string;
+  /**
+   * The finding's class as found (kind + summary with numbers masked; `fuzz/campaign/known.ts`):
+   * what `--known` matches, so an edited summary does not change it. Filled in by {@link makeRepro}.
+   */
+  readonly signature?: string;
 }
 
 /** A reproducer document. */
@@ -125,7 +131,7 @@ export function makeRepro(r: NewRepro): Repro {
       length: r.input.byteLength,
       ...(r.messages !== undefined ? { messages: r.messages } : {}),
     },
-    failure: r.failure,
+    failure: { ...r.failure, signature: r.failure.signature ?? findingSignature(r.failure.kind, r.failure.summary) },
   };
 }
 
@@ -193,6 +199,7 @@ export function checkRepro(doc: unknown): string | undefined {
   if (typeof failure !== 'object' || failure === null) return 'failure must be an object';
   if (typeof failure.kind !== 'string' || !FAILURE_KINDS.includes(failure.kind)) return `failure.kind must be one of ${FAILURE_KINDS.join(', ')}`;
   if (typeof failure.summary !== 'string') return 'failure.summary must be a string';
+  if (failure.signature !== undefined && typeof failure.signature !== 'string') return 'failure.signature must be a string';
   return undefined;
 }
 

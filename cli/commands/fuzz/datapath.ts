@@ -9,6 +9,7 @@ import { PackedNotOfferedError, fuzzDatapath, replayDatapath, type RingLayout } 
 import type { FuzzPeer, ProcessPeer } from '../../../fuzz/peer/index.js';
 import type { Repro } from '../../../fuzz/replay/index.js';
 import { UsageError } from '../../exit.js';
+import { knownOptions } from '../../../fuzz/campaign/run-campaign.js';
 import type { FuzzIo } from './io.js';
 import { addLiveOptions, runLive, type LiveCliOptions } from './live.js';
 
@@ -64,14 +65,14 @@ Examples:
         const r = await fuzzDatapath({
           peer, seed: b.seed, ...(layouts ? { layouts } : {}), ...(b.runs !== undefined ? { runs: b.runs } : {}), ...(b.timeMs !== undefined ? { timeMs: b.timeMs } : {}),
           replyTimeoutMs: Math.max(b.replyTimeoutMs, 1000), maxDescs, quietMs, outDir: b.outDir, noShrink: b.noShrink, shrinkTimeMs: b.shrinkTimeMs,
-          peerSpec: (peer as ProcessPeer).spec, onProgress: b.onProgress,
+          peerSpec: (peer as ProcessPeer).spec, onProgress: b.onProgress, ...knownOptions(b),
         }).catch((err: unknown) => {
           if (err instanceof PackedNotOfferedError) throw new UsageError(`fuzz datapath: ${err.message}; use --rings split or auto`);
           throw err;
         });
         const f = r.finding;
         return {
-          seed: r.seed, details: { layouts: r.layouts }, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs,
+          seed: r.seed, details: { layouts: r.layouts }, execs: r.execs, searchExecs: r.searchExecs, known: r.known, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs,
           ...(f ? { finding: { kind: f.kind, summary: f.summary, length: f.scenario.descs.length, replays: f.replays, lines: f.lines, ...(f.reproPath ? { reproPath: f.reproPath } : {}) } } : {}),
         };
       }, replayDatapathOn);

@@ -7,11 +7,13 @@
  * @module
  */
 import type { Command } from 'commander';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadProfile, adHocProfile, ProfileError } from '../../../conformance/profiles/load-profile.js';
 import { ProcessPeer, isPeerUnavailableError, type FuzzPeer, type ProcessPeerSpec } from '../../../fuzz/peer/index.js';
 import { readRepro, type Repro, type ReproKindValue } from '../../../fuzz/replay/index.js';
+import { KnownFindings, findingSignature, type KnownHit } from '../../../fuzz/campaign/known.js';
+import type { KnownOptions } from '../../../fuzz/campaign/run-campaign.js';
 import { createProgress } from '../../../reports/progress.js';
 import { ExitCode, UsageError } from '../../exit.js';
 import type { FuzzIo } from './io.js';
@@ -30,11 +32,12 @@ export interface LiveCliOptions {
   timeout: string;
   shrink: boolean;
   shrinkTime: string;
+  known: string[];
   json?: boolean;
 }
 
-/** The common options as numbers. */
-export interface LiveBudget {
+/** The common options as numbers (and the known findings loaded, as campaign options). */
+export interface LiveBudget extends KnownOptions {
   readonly seed: number;
   readonly runs?: number;
   readonly timeMs?: number;
@@ -52,6 +55,8 @@ export interface LiveOutcome {
   readonly searchExecs: number;
   readonly execsPerSec: number;
   readonly elapsedMs: number;
+  /** Known finding classes met and passed over. */
+  readonly known?: readonly KnownHit[];
   /** Fuzzer-specific facts about the campaign (datapath: the ring layouts drawn), shown and put in the JSON. */
   readonly details?: Readonly<Record<string, string | number | readonly string[]>>;
   readonly finding?: {
@@ -78,6 +83,7 @@ export function addLiveOptions(cmd: Command): Command {
     .option('--corpus <dir>', 'corpus folder: its reproducers of this kind replay first; a finding is added')
     .option('--timeout <ms>', 'time an owed reply or a fresh connection may take before it is a hang', '2000')
     .option('--shrink-time <s>', 'time budget of the shrinking, in seconds', '60')
+    .option('--known <path>', 'a reproducer (or a folder of them) of a bug already reported: findings of its class are counted and passed over, not reported (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-shrink', 'report the failing input as found');
 }
 
@@ -103,6 +109,35 @@ export function peerSpecOf(cmd: string, o: LiveCliOptions): ProcessPeerSpec {
     throw err;
   }
 }
+
+/**
+ * The known findings of `--known` paths: every reproducer of `kind` in a folder, or the file
+ * named. Throws UsageError for a path that does not exist, a file that is no reproducer, or one
+ * of another fuzzer.
+ */
+export function loadKnown(cmd: string, kind: ReproKindValue, paths: readonly string[]): KnownFindings | undefined {
+  if (paths.length === 0) return undefined;
+  const entries: { signature: string; label: string }[] = [];
+  for (const path of paths) {
+    if (!existsSync(path)) throw new UsageError(`fuzz ${cmd}: --known ${path} does not exist`);
+    if (statSync(path).isDirectory()) {
+      for (const { file, repro } of corpusFiles(path, kind)) entries.push({ signature: signatureOf(repro), label: basename(file) });
+      continue;
+    }
+    let repro: Repro;
+    try {
+      repro = readRepro(path);
+    } catch (err) {
+      throw new UsageError(`fuzz ${cmd}: --known ${path}: ${(err as Error).message}`);
+    }
+    if (repro.kind !== kind) throw new UsageError(`fuzz ${cmd}: --known ${path} is a ${repro.kind} reproducer, not ${kind}`);
+    entries.push({ signature: signatureOf(repro), label: basename(path) });
+  }
+  return new KnownFindings(entries);
+}
+
+/** The class a reproducer records, or (written before signatures) the class of its summary. */
+const signatureOf = (r: Repro): string => r.failure.signature ?? findingSignature(r.failure.kind, r.failure.summary);
 
 /** Reproducers of `kind` in `dir`. */
 function corpusFiles(dir: string, kind: ReproKindValue): { file: string; repro: Repro }[] {
@@ -133,6 +168,8 @@ export async function runLive(
 ): Promise<void> {
   if (o.runs !== undefined && o.time !== undefined) throw new UsageError(`fuzz ${cmd}: give --runs or --time, not both`);
   const spec = peerSpecOf(cmd, o);
+  // Before the peer starts: a bad --known path is a usage error, not a wasted start.
+  const known = loadKnown(cmd, kind, o.known ?? []);
   const seed = o.seed !== undefined ? int(cmd, 'seed', o.seed, 0) : Math.floor(Math.random() * 0x7fff_ffff);
   const runs = o.runs !== undefined ? int(cmd, 'runs', o.runs, 1) : undefined;
   const timeS = o.time !== undefined ? Number(o.time) : undefined;
@@ -169,7 +206,9 @@ export async function runLive(
         }
       }
     }
+    if (known !== undefined) io.stderr(`fuzz ${cmd}: ${known.size} known finding class(es) will be passed over\n`);
     const outcome = await fuzz(peer, {
+      ...(known !== undefined ? { known, onKnown: (h: KnownHit) => progress.log(`fuzz ${cmd}: met a known finding (${h.label}); going on`) } : {}),
       seed, ...(runs !== undefined ? { runs } : {}), ...(timeS !== undefined ? { timeMs: timeS * 1000 } : {}), replyTimeoutMs, outDir: o.out, noShrink: !o.shrink, shrinkTimeMs: Number(o.shrinkTime) > 0 ? Number(o.shrinkTime) * 1000 : 60_000,
       onProgress: (p) => progress.update({ current: p.phase, done: p.execs }),
     });
@@ -179,13 +218,15 @@ export async function runLive(
       mkdirSync(o.corpus, { recursive: true });
       copyFileSync(f.reproPath, join(o.corpus, basename(f.reproPath)));
     }
+    const hits = outcome.known ?? [];
+    if (!o.json) for (const h of hits) io.stderr(`fuzz ${cmd}: known finding ${h.label} met ${h.count} time(s), passed over\n`);
     if (!o.json && outcome.details !== undefined) {
       for (const [k, v] of Object.entries(outcome.details)) io.stderr(`fuzz ${cmd}: ${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}\n`);
     }
     if (o.json) {
-      io.stdout(`${JSON.stringify({ fuzzer: cmd, peer: spec.name, seed: outcome.seed, execs: outcome.execs, searchExecs: outcome.searchExecs, execsPerSec: Math.round(outcome.execsPerSec * 100) / 100, durationMs: Math.round(outcome.elapsedMs), ...outcome.details, found: f !== undefined, ...(f ? { finding: { kind: f.kind, summary: f.summary, length: f.length, replays: f.replays ?? null, reproducer: f.reproPath ?? null } } : {}) }, null, 2)}\n`);
+      io.stdout(`${JSON.stringify({ fuzzer: cmd, peer: spec.name, seed: outcome.seed, execs: outcome.execs, searchExecs: outcome.searchExecs, execsPerSec: Math.round(outcome.execsPerSec * 100) / 100, durationMs: Math.round(outcome.elapsedMs), ...outcome.details, known: hits.map((h) => ({ reproducer: h.label, count: h.count })), found: f !== undefined, ...(f ? { finding: { kind: f.kind, summary: f.summary, length: f.length, replays: f.replays ?? null, reproducer: f.reproPath ?? null } } : {}) }, null, 2)}\n`);
     } else if (f === undefined) {
-      io.stderr(`fuzz ${cmd}: nothing found in ${outcome.searchExecs} runs (${outcome.execsPerSec.toFixed(1)} execs/s), seed ${outcome.seed}\n`);
+      io.stderr(`fuzz ${cmd}: nothing ${hits.length > 0 ? 'new ' : ''}found in ${outcome.searchExecs} runs (${outcome.execsPerSec.toFixed(1)} execs/s), seed ${outcome.seed}\n`);
     } else {
       io.stdout([
         `fuzz ${cmd}: ${f.kind} found: ${f.summary}`,

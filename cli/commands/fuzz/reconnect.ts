@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { fuzzReconnect, replayReconnect } from '../../../fuzz/reconnect/index.js';
 import type { FuzzPeer, ProcessPeer } from '../../../fuzz/peer/index.js';
 import type { Repro } from '../../../fuzz/replay/index.js';
+import { knownOptions } from '../../../fuzz/campaign/run-campaign.js';
 import type { FuzzIo } from './io.js';
 import { addLiveOptions, runLive, type LiveCliOptions } from './live.js';
 
@@ -39,11 +40,11 @@ Examples:
         const r = await fuzzReconnect({
           peer, seed: b.seed, ...(b.runs !== undefined ? { runs: b.runs } : {}), ...(b.timeMs !== undefined ? { timeMs: b.timeMs } : {}),
           replyTimeoutMs: Math.max(b.replyTimeoutMs, 1000), maxCycles: Number(o.maxCycles) || 3, outDir: b.outDir, noShrink: b.noShrink, shrinkTimeMs: b.shrinkTimeMs,
-          peerSpec: (peer as ProcessPeer).spec, onProgress: b.onProgress,
+          peerSpec: (peer as ProcessPeer).spec, onProgress: b.onProgress, ...knownOptions(b),
         });
         const f = r.finding;
         return {
-          seed: r.seed, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs,
+          seed: r.seed, execs: r.execs, searchExecs: r.searchExecs, known: r.known, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs,
           ...(f ? { finding: { kind: f.kind, summary: f.summary, length: f.scenario.cycles.length, replays: f.replays, lines: f.lines, ...(f.reproPath ? { reproPath: f.reproPath } : {}) } } : {}),
         };
       }, replayReconnectOn);
