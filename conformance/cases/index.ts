@@ -18,6 +18,7 @@ import { descriptorRaceCases } from './descriptor-races.js';
 import { packedMergeCases } from './packed-merge.js';
 import { packedIndirectCases } from './packed-indirect.js';
 import { packedUsedStableCases } from './packed-used-stable.js';
+import { packedUsedWriteFlagCases } from './packed-used-write-flag.js';
 import { vringFdFlagCases } from './vring-fd-flag.js';
 import { multiqueueCases } from './multiqueue.js';
 import { dataPathCases } from './data-path.js';
@@ -54,6 +55,7 @@ export const allCases: readonly ConformanceCase[] = Object.freeze([
   ...packedMergeCases,
   ...packedIndirectCases,
   ...packedUsedStableCases,
+  ...packedUsedWriteFlagCases,
   ...ringEnableCases,
   ...vringFdFlagCases,
   ...multiqueueCases,

@@ -16,7 +16,11 @@ export const chattyBackendChannel: FaultDefinition = {
   name: 'chatty-backend-channel',
   summary: 'sends BACKEND_CONFIG_CHANGE_MSG without CONFIG negotiated and while the device is suspended',
   violates: ['VU-BE-003', 'VU-RING-016'],
-  caughtBy: ['protocol-features/backend-req/silent-without-gated-features', 'backend/ring-states/suspended-device-is-quiet'],
+  caughtBy: [
+    'protocol-features/backend-req/silent-without-gated-features', 'backend/ring-states/suspended-device-is-quiet',
+    // Waits for in-band calls on the channel and refuses any other back-end message there.
+    'backend/inband/vring-call-without-call-fd',
+  ],
   create: () => {
     const spoke = perSession(() => ({ done: false }));
     return {

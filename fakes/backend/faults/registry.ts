@@ -18,6 +18,7 @@ import { ignoreInflight } from './ignore-inflight.js';
 import { inbandUnserviced } from './inband-unserviced.js';
 import { indirectUnserviced } from './indirect-unserviced.js';
 import { packedChainTailUnchecked } from './packed-chain-tail-unchecked.js';
+import { packedUsedKeepsDriverFlags } from './packed-used-keeps-driver-flags.js';
 import { leakFds } from './leak-fds.js';
 import { logAllOnlyAtStart } from './log-all-only-at-start.js';
 import { logAssignsBytes } from './log-assigns-bytes.js';
@@ -43,7 +44,7 @@ export const FAULTS: readonly FaultDefinition[] = [
   ackUnofferedFeatures, ackRefusedConfig, shmemAtBit21, sharedObjectAnyUuid, dropReplyAck, nackEverything, wrongReplyFlags, hangOnOversize, leakFds,
   wrongRingBase, vringEndianAnyValue, vringEndianIgnored, processAfterStop, ignoreDisable, staleMemoryTable, loseRingStateOnReconnect,
   logAllOnlyAtStart, logFlagOnlyAtStart, logAssignsBytes, logWritesPastEnd, deviceStateUnchecked,
-  chattyBackendChannel, sharedObjectExportUnnegotiated, ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, indirectUnserviced, packedChainTailUnchecked, inbandUnserviced, crashOnUnknownRegion, noReconnect,
+  chattyBackendChannel, sharedObjectExportUnnegotiated, ignoreInflight, doubleUsed, writeReadable, writeAfterReturn, indirectUnserviced, packedChainTailUnchecked, packedUsedKeepsDriverFlags, inbandUnserviced, crashOnUnknownRegion, noReconnect,
 ];
 
 /** A fault name that does not exist. */

@@ -20,7 +20,11 @@ export const sharedObjectExportUnnegotiated: FaultDefinition = {
   name: 'shared-object-export-unnegotiated',
   summary: 'sends BACKEND_SHARED_OBJECT_ADD on the back-end channel without SHARED_OBJECT negotiated',
   violates: ['VU-SHOBJ-002', 'VU-BE-003'],
-  caughtBy: ['protocol-features/backend-req/silent-without-gated-features'],
+  caughtBy: [
+    'protocol-features/backend-req/silent-without-gated-features',
+    // Waits for in-band calls on the channel and refuses any other back-end message there.
+    'backend/inband/vring-call-without-call-fd',
+  ],
   create: () => {
     const exported = perSession(() => ({ done: false }));
     return {
