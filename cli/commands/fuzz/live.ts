@@ -32,7 +32,7 @@ export interface LiveCliOptions {
   timeout: string;
   shrink: boolean;
   shrinkTime: string;
-  known: string[];
+  known?: string[];
   json?: boolean;
 }
 
@@ -83,7 +83,7 @@ export function addLiveOptions(cmd: Command): Command {
     .option('--corpus <dir>', 'corpus folder: its reproducers of this kind replay first; a finding is added')
     .option('--timeout <ms>', 'time an owed reply or a fresh connection may take before it is a hang', '2000')
     .option('--shrink-time <s>', 'time budget of the shrinking, in seconds', '60')
-    .option('--known <path>', 'a reproducer (or a folder of them) of a bug already reported: findings of its class are counted and passed over, not reported (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--known <path>', 'a reproducer (or a folder of them) of a bug already reported: findings of its class are counted and passed over, not reported (repeatable)', (v: string, acc?: string[]) => [...(acc ?? []), v])
     .option('--no-shrink', 'report the failing input as found');
 }
 
