@@ -50,6 +50,19 @@ export const knownOptions = (o: KnownOptions): KnownOptions => ({
   ...(o.known !== undefined ? { known: o.known } : {}), ...(o.onKnown !== undefined ? { onKnown: o.onKnown } : {}),
 });
 
+/**
+ * The budget every live fuzzer takes and hands to its campaign unchanged: runs or search time,
+ * shrinking, progress and known findings (see {@link CampaignOptions}).
+ */
+export type CampaignBudget = Pick<CampaignOptions<unknown>, 'runs' | 'timeMs' | 'shrinkTimeMs' | 'noShrink' | 'onProgress' | 'known' | 'onKnown'>;
+
+/** The defined budget options of `o`, to spread into {@link runCampaign}'s options. */
+export const budgetOptions = (o: CampaignBudget): CampaignBudget => ({
+  ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.timeMs !== undefined ? { timeMs: o.timeMs } : {}),
+  ...(o.shrinkTimeMs !== undefined ? { shrinkTimeMs: o.shrinkTimeMs } : {}), ...(o.noShrink ? { noShrink: true } : {}),
+  ...(o.onProgress !== undefined ? { onProgress: o.onProgress } : {}), ...knownOptions(o),
+});
+
 /** What a campaign found. */
 export interface CampaignFinding<T> {
   readonly finding: Finding;

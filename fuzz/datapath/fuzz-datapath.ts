@@ -5,7 +5,7 @@
  * reproducers holding the shrunk scenario, which is symbolic and so replays on any peer.
  * @module
  */
-import { runCampaign, type CampaignProgress, knownOptions, type KnownOptions } from '../campaign/run-campaign.js';
+import { runCampaign, budgetOptions, type CampaignBudget } from '../campaign/run-campaign.js';
 import type { KnownHit } from '../campaign/known.js';
 import { isFinding, type Finding, type FindingKind } from '../campaign/finding.js';
 import { restartPeer, type FuzzPeer } from '../peer/fuzz-peer.js';
@@ -17,11 +17,9 @@ import { PackedNotOfferedError } from './run-packed.js';
 import { datapathScenario, describeScenario, type DatapathScenario, type RingLayout } from './scenario.js';
 
 /** Options of {@link fuzzDatapath}. */
-export interface DatapathFuzzOptions extends KnownOptions {
+export interface DatapathFuzzOptions extends CampaignBudget {
   readonly peer: FuzzPeer;
   readonly seed?: number;
-  readonly runs?: number;
-  readonly timeMs?: number;
   readonly replyTimeoutMs?: number;
   /**
    * Ring layouts to fuzz (default: split, plus packed when the peer offers RING_PACKED). Asking
@@ -33,10 +31,7 @@ export interface DatapathFuzzOptions extends KnownOptions {
   /** How long the device gets to act on the chains (default 60 ms). */
   readonly quietMs?: number;
   readonly outDir?: string;
-  readonly shrinkTimeMs?: number;
-  readonly noShrink?: boolean;
   readonly peerSpec?: unknown;
-  readonly onProgress?: (p: CampaignProgress) => void;
 }
 
 /** The outcome of {@link fuzzDatapath}. */
@@ -88,8 +83,7 @@ export async function fuzzDatapath(o: DatapathFuzzOptions): Promise<DatapathFuzz
       const f = await runOnce(o.peer, s, replyTimeoutMs, o.quietMs);
       if (f) throw f;
     },
-    seed, ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.timeMs !== undefined ? { timeMs: o.timeMs } : {}),
-    ...(o.shrinkTimeMs !== undefined ? { shrinkTimeMs: o.shrinkTimeMs } : {}), ...(o.noShrink ? { noShrink: true } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...knownOptions(o),
+    seed, ...budgetOptions(o),
   });
   const base = { seed, layouts, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs, known: r.known };
   if (!r.finding) return base;

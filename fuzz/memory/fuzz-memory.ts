@@ -4,7 +4,7 @@
  * written as `memory` reproducers holding the shrunk scenario.
  * @module
  */
-import { runCampaign, type CampaignProgress, knownOptions, type KnownOptions } from '../campaign/run-campaign.js';
+import { runCampaign, budgetOptions, type CampaignBudget } from '../campaign/run-campaign.js';
 import type { KnownHit } from '../campaign/known.js';
 import { isFinding, type Finding, type FindingKind } from '../campaign/finding.js';
 import { restartPeer, type FuzzPeer } from '../peer/fuzz-peer.js';
@@ -13,18 +13,13 @@ import { runMemoryScenario } from './run-memory.js';
 import { describeOp, memoryScenario, type MemoryScenario } from './scenario.js';
 
 /** Options of {@link fuzzMemory}. */
-export interface MemoryFuzzOptions extends KnownOptions {
+export interface MemoryFuzzOptions extends CampaignBudget {
   readonly peer: FuzzPeer;
   readonly seed?: number;
-  readonly runs?: number;
-  readonly timeMs?: number;
   readonly replyTimeoutMs?: number;
   readonly maxOps?: number;
   readonly outDir?: string;
-  readonly shrinkTimeMs?: number;
-  readonly noShrink?: boolean;
   readonly peerSpec?: unknown;
-  readonly onProgress?: (p: CampaignProgress) => void;
 }
 
 /** The outcome of {@link fuzzMemory}. */
@@ -61,8 +56,7 @@ export async function fuzzMemory(o: MemoryFuzzOptions): Promise<MemoryFuzzResult
       const f = await runOnce(o.peer, s, replyTimeoutMs);
       if (f) throw f;
     },
-    seed, ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.timeMs !== undefined ? { timeMs: o.timeMs } : {}),
-    ...(o.shrinkTimeMs !== undefined ? { shrinkTimeMs: o.shrinkTimeMs } : {}), ...(o.noShrink ? { noShrink: true } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...knownOptions(o),
+    seed, ...budgetOptions(o),
   });
   const base = { seed, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs, known: r.known };
   if (!r.finding) return base;

@@ -13,7 +13,7 @@ import { HEADER_SIZE, encodeHeader } from '../../fakes/wire/header.js';
 import { FrontendRequest } from '../../fakes/wire/requests.js';
 import { protocolCommands, type ProtocolCommand, type ProtocolCommandsConstraints } from '../arbitraries/commands.js';
 import type { FuzzStep } from '../arbitraries/step.js';
-import { runCampaign, type CampaignProgress, knownOptions, type KnownOptions } from '../campaign/run-campaign.js';
+import { runCampaign, budgetOptions, type CampaignBudget } from '../campaign/run-campaign.js';
 import type { KnownHit } from '../campaign/known.js';
 import { Finding, isFinding, type FindingKind } from '../campaign/finding.js';
 import { checkPeerAfterRun, type AfterRunOptions } from '../campaign/oracles.js';
@@ -24,15 +24,11 @@ import { openRunConnection, runSteps } from './run-steps.js';
 import { describeSteps, packSteps } from './script.js';
 
 /** Options of {@link fuzzProtocol}. */
-export interface ProtocolFuzzOptions extends KnownOptions {
+export interface ProtocolFuzzOptions extends CampaignBudget {
   /** The peer, already started. */
   readonly peer: FuzzPeer;
   /** fast-check seed (default: random). */
   readonly seed?: number;
-  /** Runs (command sequences) to try; default 100 unless `timeMs`. */
-  readonly runs?: number;
-  /** Search time budget (ms). */
-  readonly timeMs?: number;
   /** Most commands per run (default 40). */
   readonly maxCommands?: number;
   /** Time-out of an owed reply and of a fresh connection (default 2000 ms). */
@@ -45,12 +41,8 @@ export interface ProtocolFuzzOptions extends KnownOptions {
   readonly fdTolerance?: number;
   /** Where the reproducer goes (none written when undefined). */
   readonly outDir?: string;
-  /** Shrink time budget (default 60 s). */
-  readonly shrinkTimeMs?: number;
-  readonly noShrink?: boolean;
   /** Command pool options. */
   readonly commands?: ProtocolCommandsConstraints;
-  readonly onProgress?: (p: CampaignProgress) => void;
   /** How the peer was started, recorded in the reproducer so `fuzz --replay` can start it again. */
   readonly peerSpec?: unknown;
 }
@@ -132,7 +124,7 @@ export async function fuzzProtocol(o: ProtocolFuzzOptions): Promise<ProtocolFuzz
     }
   };
 
-  const r = await runCampaign({ arbitrary: commands, execute, seed, ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.timeMs !== undefined ? { timeMs: o.timeMs } : {}), ...(o.shrinkTimeMs !== undefined ? { shrinkTimeMs: o.shrinkTimeMs } : {}), ...(o.noShrink ? { noShrink: true } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...knownOptions(o) });
+  const r = await runCampaign({ arbitrary: commands, execute, seed, ...budgetOptions(o) });
   const base = { seed, offer, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs, known: r.known };
   if (!r.finding) return base;
   const f = r.finding;

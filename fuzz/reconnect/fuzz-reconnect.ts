@@ -5,7 +5,7 @@
  * holding the shrunk scenario, which `vhostlab fuzz --replay` runs again.
  * @module
  */
-import { runCampaign, type CampaignProgress, knownOptions, type KnownOptions } from '../campaign/run-campaign.js';
+import { runCampaign, budgetOptions, type CampaignBudget } from '../campaign/run-campaign.js';
 import type { KnownHit } from '../campaign/known.js';
 import { Finding, isFinding, type FindingKind } from '../campaign/finding.js';
 import { restartPeer, type FuzzPeer } from '../peer/fuzz-peer.js';
@@ -14,21 +14,16 @@ import { runReconnectScenario } from './run-scenario.js';
 import { describeCycle, reconnectScenario, type ReconnectAction, type ReconnectScenario } from './scenario.js';
 
 /** Options of {@link fuzzReconnect}. */
-export interface ReconnectFuzzOptions extends KnownOptions {
+export interface ReconnectFuzzOptions extends CampaignBudget {
   /** The peer, started. */
   readonly peer: FuzzPeer;
   readonly seed?: number;
-  readonly runs?: number;
-  readonly timeMs?: number;
   /** Reply and reconnect time-out (default 3000 ms). */
   readonly replyTimeoutMs?: number;
   /** Most cycles per scenario (default 3). */
   readonly maxCycles?: number;
   readonly outDir?: string;
-  readonly shrinkTimeMs?: number;
-  readonly noShrink?: boolean;
   readonly peerSpec?: unknown;
-  readonly onProgress?: (p: CampaignProgress) => void;
 }
 
 /** A reconnect finding. */
@@ -83,8 +78,7 @@ export async function fuzzReconnect(o: ReconnectFuzzOptions): Promise<ReconnectF
       const f = await runOnce(peer, s, replyTimeoutMs);
       if (f) throw f;
     },
-    seed, ...(o.runs !== undefined ? { runs: o.runs } : {}), ...(o.timeMs !== undefined ? { timeMs: o.timeMs } : {}),
-    ...(o.shrinkTimeMs !== undefined ? { shrinkTimeMs: o.shrinkTimeMs } : {}), ...(o.noShrink ? { noShrink: true } : {}), ...(o.onProgress ? { onProgress: o.onProgress } : {}), ...knownOptions(o),
+    seed, ...budgetOptions(o),
   });
   const base = { seed, execs: r.execs, searchExecs: r.searchExecs, execsPerSec: r.execsPerSec, elapsedMs: r.elapsedMs, known: r.known };
   if (!r.finding) return base;
