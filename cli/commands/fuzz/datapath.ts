@@ -9,7 +9,7 @@ import { PackedNotOfferedError, fuzzDatapath, replayDatapath, type RingLayout } 
 import type { FuzzPeer, ProcessPeer } from '../../../fuzz/peer/index.js';
 import type { Repro } from '../../../fuzz/replay/index.js';
 import { UsageError } from '../../exit.js';
-import { knownOptions } from '../../../fuzz/campaign/run-campaign.js';
+import { budgetOptions } from '../../../fuzz/campaign/run-campaign.js';
 import type { FuzzIo } from './io.js';
 import { addLiveOptions, runLive, type LiveCliOptions } from './live.js';
 
@@ -63,9 +63,9 @@ Examples:
           throw new UsageError(`fuzz datapath: the peer is ${peer.deviceType === 'net' ? 'a net device that does not loop frames back' : `a ${peer.deviceType} device`}; the data-path fuzzer needs a looping net back-end (its warm-up and liveness oracles send frames round the pair)`);
         }
         const r = await fuzzDatapath({
-          peer, seed: b.seed, ...(layouts ? { layouts } : {}), ...(b.runs !== undefined ? { runs: b.runs } : {}), ...(b.timeMs !== undefined ? { timeMs: b.timeMs } : {}),
-          replyTimeoutMs: Math.max(b.replyTimeoutMs, 1000), maxDescs, quietMs, outDir: b.outDir, noShrink: b.noShrink, shrinkTimeMs: b.shrinkTimeMs,
-          peerSpec: (peer as ProcessPeer).spec, onProgress: b.onProgress, ...knownOptions(b),
+          peer, seed: b.seed, ...(layouts ? { layouts } : {}), ...budgetOptions(b),
+          replyTimeoutMs: Math.max(b.replyTimeoutMs, 1000), maxDescs, quietMs, outDir: b.outDir,
+          peerSpec: (peer as ProcessPeer).spec,
         }).catch((err: unknown) => {
           if (err instanceof PackedNotOfferedError) throw new UsageError(`fuzz datapath: ${err.message}; use --rings split or auto`);
           throw err;

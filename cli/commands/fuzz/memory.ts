@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { fuzzMemory, replayMemory } from '../../../fuzz/memory/index.js';
 import type { FuzzPeer, ProcessPeer } from '../../../fuzz/peer/index.js';
 import type { Repro } from '../../../fuzz/replay/index.js';
-import { knownOptions } from '../../../fuzz/campaign/run-campaign.js';
+import { budgetOptions } from '../../../fuzz/campaign/run-campaign.js';
 import type { FuzzIo } from './io.js';
 import { addLiveOptions, runLive, type LiveCliOptions } from './live.js';
 
@@ -36,9 +36,9 @@ Example:
     .action(async (o: LiveCliOptions & { maxOps: string }) => {
       await runLive('memory', 'memory', o, io, async (peer, b) => {
         const r = await fuzzMemory({
-          peer, seed: b.seed, ...(b.runs !== undefined ? { runs: b.runs } : {}), ...(b.timeMs !== undefined ? { timeMs: b.timeMs } : {}),
-          replyTimeoutMs: Math.max(b.replyTimeoutMs, 1000), maxOps: Number(o.maxOps) || 8, outDir: b.outDir, noShrink: b.noShrink, shrinkTimeMs: b.shrinkTimeMs,
-          peerSpec: (peer as ProcessPeer).spec, onProgress: b.onProgress, ...knownOptions(b),
+          peer, seed: b.seed, ...budgetOptions(b),
+          replyTimeoutMs: Math.max(b.replyTimeoutMs, 1000), maxOps: Number(o.maxOps) || 8, outDir: b.outDir,
+          peerSpec: (peer as ProcessPeer).spec,
         });
         const f = r.finding;
         return {

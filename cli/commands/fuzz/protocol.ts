@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { fuzzProtocol, replayProtocol } from '../../../fuzz/protocol/index.js';
 import type { FuzzPeer, ProcessPeer } from '../../../fuzz/peer/index.js';
 import type { Repro } from '../../../fuzz/replay/index.js';
-import { knownOptions } from '../../../fuzz/campaign/run-campaign.js';
+import { budgetOptions } from '../../../fuzz/campaign/run-campaign.js';
 import type { FuzzIo } from './io.js';
 import { addLiveOptions, runLive, type LiveCliOptions } from './live.js';
 
@@ -38,9 +38,9 @@ Examples:
     .action(async (o: LiveCliOptions & { maxCommands: string; liveness: boolean }) => {
       await runLive('protocol', 'protocol', o, io, async (peer, b) => {
         const r = await fuzzProtocol({
-          peer, seed: b.seed, ...(b.runs !== undefined ? { runs: b.runs } : {}), ...(b.timeMs !== undefined ? { timeMs: b.timeMs } : {}),
-          replyTimeoutMs: b.replyTimeoutMs, maxCommands: Number(o.maxCommands) || 40, liveness: o.liveness, outDir: b.outDir, noShrink: b.noShrink, shrinkTimeMs: b.shrinkTimeMs,
-          peerSpec: (peer as ProcessPeer).spec, onProgress: b.onProgress, ...knownOptions(b),
+          peer, seed: b.seed, ...budgetOptions(b),
+          replyTimeoutMs: b.replyTimeoutMs, maxCommands: Number(o.maxCommands) || 40, liveness: o.liveness, outDir: b.outDir,
+          peerSpec: (peer as ProcessPeer).spec,
         });
         const f = r.finding;
         return {
