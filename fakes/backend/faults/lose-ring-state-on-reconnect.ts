@@ -23,6 +23,9 @@ export const loseRingStateOnReconnect: FaultDefinition = {
     'backend/reconnect/restart-resumes-from-used-index', 'backend/reconnect/inflight-resubmits-after-restart',
     'backend/reconnect/inflight-repairs-unrecorded-batch', 'backend/reconnect/inflight-new-area-discards-stale-state',
   ],
+  // Found by the whole-suite self-test (VHOSTLAB_MUTANTS_FULL=1): these cases see the fault's effect too
+  // (they move traffic or a device-state stream through it), which the sampled run does not require.
+  mayAlsoCatch: ['backend/migration/device-state/load-then-resume'],
   create: () => ({
     dataPath: {
       onRingStart(at) {

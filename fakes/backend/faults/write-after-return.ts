@@ -39,6 +39,9 @@ export const writeAfterReturn: FaultDefinition = {
     // (backend/lifetimes/no-write-after-return is the one aimed at it); control-plane areas must not.
     'backend/',
   ],
+  // Found by the whole-suite self-test (VHOSTLAB_MUTANTS_FULL=1): these cases see the fault's effect too
+  // (they move traffic or a device-state stream through it), which the sampled run does not require.
+  mayAlsoCatch: ['protocol-features/backend-req/closed-channel-tolerated', 'protocol-features/backend-req/silent-without-gated-features'],
   create: () => {
     const late = perSession(() => new Map<number, Late>());
     return {

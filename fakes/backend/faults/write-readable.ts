@@ -15,6 +15,9 @@ export const writeReadable: FaultDefinition = {
     // the control-plane areas (session, features, protocol-features, framing) must not.
     'backend/',
   ],
+  // Found by the whole-suite self-test (VHOSTLAB_MUTANTS_FULL=1): these cases see the fault's effect too
+  // (they move traffic or a device-state stream through it), which the sampled run does not require.
+  mayAlsoCatch: ['protocol-features/backend-req/closed-channel-tolerated', 'protocol-features/backend-req/silent-without-gated-features'],
   create: () => ({
     dataPath: {
       onChain(_ring, chain) {
