@@ -26,6 +26,25 @@ async function run(...args: string[]): Promise<{ stdout: string; stderr: string;
 }
 
 describe('vhostlab fuzz ffi', () => {
+  it('--known: the reproducer of a found crash makes the same search pass over it; a bad --known is a usage error first', async () => {
+    const out = join(dir, 'known-ffi');
+    const lib = target('libvu_parser-asan.so');
+    const first = await run('fuzz', 'ffi', '--target', lib, '--seed', '1', '--runs', '3000', '--no-shrink', '--out', out);
+    expect(first.exitCode).toBe(1);
+    expect(first.stdout).toMatch(/crash found: AddressSanitizer: SEGV in vring_start/);
+    const repro = /reproducer: (\S+)/.exec(first.stdout)![1]!;
+    const again = await run('fuzz', 'ffi', '--target', lib, '--seed', '1', '--runs', '3000', '--known', repro, '--json');
+    expect(again.error).toBeUndefined();
+    expect(again.exitCode).toBe(0);
+    const doc = JSON.parse(again.stdout);
+    expect(doc).toMatchObject({ found: false, searchExecs: 3000 });
+    expect(doc.known[0].count).toBeGreaterThanOrEqual(1);
+    const other = fileURLToPath(new URL('./__fixtures__/protocol-hang-no-peer.json', import.meta.url));
+    const wrongKind = await run('fuzz', 'ffi', '--target', join(dir, 'missing.so'), '--known', other);
+    expect(wrongKind.error).toBeInstanceOf(UsageError);
+    expect(String(wrongKind.error)).toMatch(/--known .*is a protocol reproducer, not ffi/);
+  }, 120_000);
+
   it('exits 1 with the reproducer path when it finds a crash, and --replay reproduces it', async () => {
     const out = join(dir, 'found');
     const r = await run('fuzz', 'ffi', '--target', target('libvu_parser.so'), '--input', 'bytes', '--seed', '3', '--runs', '300000', '--out', out);

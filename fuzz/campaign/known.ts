@@ -9,7 +9,6 @@
  * older ones without it are matched by the signature of their recorded summary.
  * @module
  */
-import type { Finding } from './finding.js';
 
 /** The class of a finding of `kind` summarised as `summary`. */
 export function findingSignature(kind: string, summary: string): string {
@@ -51,7 +50,7 @@ export class KnownFindings {
   }
 
   /** The known class `f` belongs to, or undefined for a new finding. */
-  match(f: Pick<Finding, 'kind' | 'summary'>): KnownFinding | undefined {
+  match(f: { readonly kind: string; readonly summary: string }): KnownFinding | undefined {
     return this.bySignature.get(findingSignature(f.kind, f.summary));
   }
 }

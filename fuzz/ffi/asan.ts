@@ -70,8 +70,10 @@ export function findAsanRuntime(libPath: string, explicit?: string): string {
 /** Environment additions for a worker that loads an ASan target. */
 export function asanEnv(runtime: string, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const preload = base.LD_PRELOAD ? `${runtime}:${base.LD_PRELOAD}` : runtime;
-  // detect_leaks=0: Node's own allocations would be reported at exit. The rest keep the default
-  // exit code (1) and make the report land on stderr, where failure.ts looks for it.
-  const options = ['detect_leaks=0', 'allocator_may_return_null=1', base.ASAN_OPTIONS].filter(Boolean).join(':');
+  // detect_leaks=0: Node's own allocations would be reported at exit. allow_user_segv_handler=0:
+  // V8 installs its own SIGSEGV handler after ASan's, so without it a wild access in the target
+  // ends the worker with a bare SIGSEGV and no report (no kind, no frame to tell bugs apart). The
+  // rest keep the default exit code (1) and make the report land on stderr, where failure.ts looks.
+  const options = ['detect_leaks=0', 'allocator_may_return_null=1', 'allow_user_segv_handler=0', base.ASAN_OPTIONS].filter(Boolean).join(':');
   return { ...base, LD_PRELOAD: preload, ASAN_OPTIONS: options };
 }

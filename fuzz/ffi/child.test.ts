@@ -47,6 +47,12 @@ describe('TargetChild', () => {
       signature: 'crash:AddressSanitizer:stack-buffer-overflow',
       failure: { kind: 'crash', summary: 'AddressSanitizer: stack-buffer-overflow', exitCode: 1 },
     });
+    // The first frame's function joins the class; its path and line do not.
+    const framed = `${stderr}\n    #0 0x55d5c3 in __asan_memcpy asan.cpp:1\n    #1 0x55d5c4 in vring_start /src/t.c:138:11\n`;
+    expect(classifyEnd({ code: 1, signal: null, stderr: framed, timedOut: false })).toMatchObject({
+      signature: 'crash:AddressSanitizer:stack-buffer-overflow:vring_start',
+      failure: { summary: 'AddressSanitizer: stack-buffer-overflow in vring_start' },
+    });
     expect(classifyEnd({ code: null, signal: 'SIGKILL', stderr: '', timedOut: true }).signature).toBe('hang');
     expect(classifyEnd({ code: 0, signal: null, stderr: '', timedOut: false }).failure.kind).toBe('exit');
   });
@@ -58,6 +64,6 @@ describe('TargetChild', () => {
     const child = await TargetChild.start(opts);
     const v = await child.submit([SHALLOW], 10_000);
     expect(v.status).toBe('failed');
-    expect(classifyEnd((v as { end: Parameters<typeof classifyEnd>[0] }).end).failure.summary).toBe('AddressSanitizer: stack-buffer-overflow');
+    expect(classifyEnd((v as { end: Parameters<typeof classifyEnd>[0] }).end).failure.summary).toMatch(/^AddressSanitizer: stack-buffer-overflow in \w+$/);
   });
 });

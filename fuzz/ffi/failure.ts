@@ -26,7 +26,7 @@ export interface WorkerEnd {
 /** A classified failure plus its signature. */
 export interface ClassifiedFailure {
   readonly failure: ReproFailure;
-  /** Stable short form, e.g. `crash:AddressSanitizer:SEGV`, `crash:SIGSEGV`, `hang`. */
+  /** Stable short form, e.g. `crash:AddressSanitizer:SEGV:vring_start`, `crash:SIGSEGV`, `hang`. */
   readonly signature: string;
 }
 
@@ -41,8 +41,16 @@ export function classifyEnd(end: WorkerEnd): ClassifiedFailure {
   const exit = end.code !== null ? { exitCode: end.code } : {};
   const signal = end.signal !== null ? { signal: end.signal } : {};
   if (san) {
-    const summary = `${san.tool}: ${san.kind}`;
-    return { failure: { kind: 'crash', summary, ...signal, ...exit, ...withStderr }, signature: `crash:${san.tool}:${san.kind}` };
+    // The function of the first frame in the target tells two bugs of one kind apart (a SEGV in
+    // vring_start is not a SEGV in set_mem_table); its file and line stay out, as paths differ
+    // between checkouts and lines between builds.
+    const fn = san.frame?.split(' ')[0];
+    const where = fn !== undefined ? ` in ${fn}` : '';
+    const summary = `${san.tool}: ${san.kind}${where}`;
+    return {
+      failure: { kind: 'crash', summary, ...signal, ...exit, ...withStderr },
+      signature: `crash:${san.tool}:${san.kind}${fn !== undefined ? `:${fn}` : ''}`,
+    };
   }
   if (end.signal !== null) {
     return { failure: { kind: 'crash', summary: `signal ${end.signal}`, signal: end.signal, ...withStderr }, signature: `crash:${end.signal}` };

@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { KnownFindings, findingSignature } from '../campaign/known.js';
 import { readRepro } from '../replay/repro.js';
-import { ensureTargets, target } from './__test-helpers__/targets.js';
+import { ROOT, ensureTargets, target } from './__test-helpers__/targets.js';
 import { replayFfi } from './replay.js';
 import { fuzzFfi } from './runner.js';
 
@@ -66,5 +67,33 @@ describe('fuzz ffi runner', () => {
 
   it('reports a target that cannot be loaded with a typed error', async () => {
     await expect(fuzzFfi({ target: '/etc/hostname', runs: 10 })).rejects.toMatchObject({ code: 'VHU_ERR_FFI_TARGET_LOAD' });
+  });
+  describe('known findings (--known)', () => {
+    // The ASan build names the crashing function, so the two planted bugs are two classes.
+    const deep = new KnownFindings([{ signature: findingSignature('crash', 'AddressSanitizer: SEGV in vring_start'), label: 'deep.json' }]);
+
+    it('counts every crash of a known class in the search and runs the whole budget past them', async () => {
+      const met: number[] = [];
+      const r = await fuzzFfi({ target: target('libvu_parser-asan.so'), mode: 'structured', seed: 1, runs: 3_000, known: deep, onKnown: (h) => met.push(h.count) });
+      // Without --known this seed stops at input 519 with the deep bug (see the CLI test).
+      expect(r.finding).toBeUndefined();
+      expect(r.searchExecs).toBe(3_000);
+      expect(r.known).toHaveLength(1);
+      expect(r.known[0]).toMatchObject({ label: 'deep.json' });
+      expect(r.known[0]!.count).toBeGreaterThanOrEqual(2);
+      expect(met).toEqual(Array.from({ length: r.known[0]!.count }, (_, i) => i + 1));
+    });
+
+    it('steps over a known bug in the corpus and reports the next one', async () => {
+      const corpus = mkdtempSync(join(tmpdir(), 'vhl-ffi-corpus-'));
+      mkdirSync(corpus, { recursive: true });
+      // Sorted by name: the deep bug's input runs first, then the shallow one.
+      copyFileSync(join(ROOT, 'fuzz/corpus/ffi/vu-parser-deep-ring-translation.json'), join(corpus, 'a-deep.json'));
+      copyFileSync(join(ROOT, 'fuzz/corpus/ffi/vu-parser-shallow-mem-table-size.json'), join(corpus, 'b-shallow.json'));
+      const r = await fuzzFfi({ target: target('libvu_parser-asan.so'), corpusDir: corpus, seed: 1, runs: 1, known: deep });
+      expect(r.known).toEqual([expect.objectContaining({ label: 'deep.json', count: 1 })]);
+      expect(r.finding).toMatchObject({ source: 'corpus', corpusFile: join(corpus, 'b-shallow.json'), failure: { kind: 'crash' } });
+      expect(r.finding!.failure.summary).toMatch(/^AddressSanitizer: stack-buffer-overflow in \w+$/);
+    });
   });
 });

@@ -23,6 +23,7 @@ import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { KnownFindings, KnownHit } from '../campaign/known.js';
 import { readRepro, reproBytes, writeRepro, type ReproFailure } from '../replay/repro.js';
 import { findAsanRuntime, isAsanLibrary } from './asan.js';
 import { TargetChild, type ChildOptions } from './child.js';
@@ -62,6 +63,14 @@ export interface FfiFuzzOptions {
   readonly shrink?: boolean;
   /** Time budget of shrinking in ms (default 60 000). */
   readonly shrinkTimeMs?: number;
+  /**
+   * Classes already reported (`--known`): a failure of one of them, in the corpus or the search,
+   * is counted and stepped over instead of ending the run; shrinking keeps the new failure's own
+   * signature, so it cannot turn into a known one either.
+   */
+  readonly known?: KnownFindings;
+  /** Called each time a known class is met, with its count so far. */
+  readonly onKnown?: (hit: KnownHit) => void;
   /** Called about every `progressIntervalMs` with counters. */
   readonly onProgress?: (p: FfiProgress) => void;
   /** Default 1000 ms. */
@@ -121,6 +130,8 @@ export interface FfiFuzzResult {
   readonly searchExecs: number;
   readonly searchMs: number;
   readonly execsPerSec: number;
+  /** Known classes met and stepped over, with how often. */
+  readonly known: readonly KnownHit[];
   readonly finding?: FfiFinding;
 }
 
@@ -199,65 +210,100 @@ export async function fuzzFfi(opts: FfiFuzzOptions): Promise<FfiFuzzResult> {
     searchExecs: counters.searchExecs,
     searchMs: searchMsNow(),
     execsPerSec: rate(),
+    known: [...hits.values()],
     ...(finding ? { finding } : {}),
   });
 
+  const hits = new Map<string, KnownHit>();
+  /** True (and counted) when `f` is of a known class. */
+  const knownHit = (f: ClassifiedFailure): boolean => {
+    const k = opts.known?.match(f.failure);
+    if (k === undefined) return false;
+    const hit: KnownHit = { label: k.label, signature: k.signature, count: (hits.get(k.signature)?.count ?? 0) + 1 };
+    hits.set(k.signature, hit);
+    opts.onKnown?.(hit);
+    return true;
+  };
   let child: TargetChild = await supply.take(0);
   try {
     // 1. corpus
     const corpus = opts.corpusDir !== undefined ? readCorpus(opts.corpusDir) : [];
-    if (corpus.length > 0) {
-      let hit: { index: number; failure: ClassifiedFailure } | undefined;
-      for (let from = 0; from < corpus.length && hit === undefined; from += batchSize) {
-        const h = await runAndLocate(corpus.slice(from, from + batchSize).map((c) => c.input), child, supply, hangMs, counters);
-        if (h !== undefined) hit = { index: from + h.index, failure: h.failure };
-      }
-      if (hit !== undefined) {
-        const file = corpus[hit.index]!.file;
-        const finding: FfiFinding = {
-          source: 'corpus', input: corpus[hit.index]!.input, unshrunk: corpus[hit.index]!.input, failure: hit.failure.failure,
-          signature: hit.failure.signature, seed, path: '', shrinkSteps: 0, timeToFindMs: 0, execsToFind: counters.execs, corpusFile: file,
-        };
-        return result(report(finding, opts, space));
-      }
+    for (let from = 0; from < corpus.length; ) {
+      const h = await runAndLocate(corpus.slice(from, from + batchSize).map((c) => c.input), child, supply, hangMs, counters);
       if (!child.alive) child = await supply.take(0);
+      if (h === undefined) {
+        from += batchSize;
+        continue;
+      }
+      const index = from + h.index;
+      // A known bug in the corpus is stepped over like one found by the search.
+      from = index + 1;
+      if (knownHit(h.failure)) continue;
+      const entry = corpus[index]!;
+      const finding: FfiFinding = {
+        source: 'corpus', input: entry.input, unshrunk: entry.input, failure: h.failure.failure,
+        signature: h.failure.signature, seed, path: '', shrinkSteps: 0, timeToFindMs: 0, execsToFind: counters.execs, corpusFile: entry.file,
+      };
+      return result(report(finding, opts, space));
     }
 
-    // 2. search: the worker generates and runs inputs 0..runs-1 itself (see worker.ts).
+    // 2. search: the worker generates and runs inputs start..runs-1 itself (see worker.ts). A
+    // culprit of a known class is counted and the search goes on after it in a fresh worker.
     phase = 'search';
     searchStart = performance.now();
     const execsBefore = counters.execs;
-    const verdict = await child.fuzz(
-      { seed, params: space.params, start: 0, count: runs, timeMs: opts.timeMs ?? 0 },
-      hangMs,
-      (executed) => {
-        counters.searchExecs = executed;
-        counters.execs = execsBefore + executed;
-        progress();
-      },
-      Math.min(opts.progressIntervalMs ?? 1000, 100),
-    );
+    let start = 0;
+    let culprit: { run: number; atMs: number; found: ClassifiedFailure; unshrunk: Uint8Array; alone?: ClassifiedFailure } | undefined;
+    while (culprit === undefined) {
+      const leftMs = opts.timeMs === undefined ? 0 : opts.timeMs - (performance.now() - searchStart);
+      if (start >= runs || (opts.timeMs !== undefined && leftMs <= 0)) break;
+      if (!child.alive) child = await supply.take(0);
+      const from = start;
+      const verdict = await child.fuzz(
+        { seed, params: space.params, start: from, count: runs - from, timeMs: opts.timeMs === undefined ? 0 : Math.max(1, leftMs) },
+        hangMs,
+        (executed) => {
+          counters.searchExecs = from + executed;
+          counters.execs = execsBefore + from + executed;
+          progress();
+        },
+        Math.min(opts.progressIntervalMs ?? 1000, 100),
+      );
+      if (verdict.status === 'done') {
+        start = verdict.next;
+        break;
+      }
+      // Inputs before the culprit returned; the culprit is counted when it runs again alone.
+      const run = verdict.index;
+      const atMs = performance.now() - searchStart;
+      const found = classifyEnd(verdict.end);
+      counters.searchExecs = run;
+      counters.execs = execsBefore + run;
+      progress(true);
+      await child.close();
+      start = run + 1;
+      // A crash whose report already names a known class needs no confirmation: rerunning it
+      // alone would only pay for a second worker start and sanitizer report.
+      if (knownHit(found)) continue;
+      // 3. confirm: regenerate the culprit from (seed, index) and run it alone in a fresh worker.
+      phase = 'locate';
+      const unshrunk = inputAt(space, seed, run);
+      const alone = (await locate([unshrunk], supply, hangMs, counters))?.failure;
+      phase = 'search';
+      if (alone !== undefined && knownHit(alone)) continue;
+      culprit = { run, atMs, found, unshrunk, ...(alone ? { alone } : {}) };
+    }
     searchEnd = performance.now();
-    if (verdict.status === 'done') {
-      counters.searchExecs = verdict.next;
-      counters.execs = execsBefore + verdict.next;
+    if (culprit === undefined) {
+      counters.searchExecs = start;
+      counters.execs = execsBefore + start;
       progress(true);
       return result();
     }
-    // Inputs before the culprit returned; the culprit is counted when it runs again alone.
-    const culpritRun = verdict.index;
-    const atMs = searchEnd - searchStart;
-    const found = classifyEnd(verdict.end);
-    counters.searchExecs = culpritRun;
-    counters.execs = execsBefore + culpritRun;
-    progress(true);
-
-    // 3. confirm: regenerate the culprit from (seed, index) and run it alone in a fresh worker.
     phase = 'locate';
-    await child.close();
-    const unshrunk = inputAt(space, seed, culpritRun);
+    const { run: culpritRun, atMs, found, unshrunk } = culprit;
     saveInFlight(opts.outDir, unshrunk);
-    const hit = await locate([unshrunk], supply, hangMs, counters);
+    const hit = culprit.alone === undefined ? undefined : { failure: culprit.alone };
     if (hit === undefined) {
       // Not reproducible alone (state carried between inputs, or a flaky target): report the
       // culprit unshrunk with the original failure.

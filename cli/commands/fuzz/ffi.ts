@@ -7,8 +7,10 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { AsanRuntimeError, fuzzFfi, isFfiTargetLoadError, type FfiFuzzResult, type InputModeValue } from '../../../fuzz/ffi/index.js';
+import type { KnownHit } from '../../../fuzz/campaign/known.js';
 import { ExitCode, UsageError } from '../../exit.js';
 import type { FuzzIo } from './io.js';
+import { collectKnown, loadKnown } from './known-option.js';
 
 interface FfiCliOptions {
   target: string;
@@ -23,6 +25,7 @@ interface FfiCliOptions {
   timeout: string;
   batch: string;
   shrink: boolean;
+  known?: string[];
   json?: boolean;
 }
 
@@ -49,12 +52,18 @@ export function registerFfi(fuzz: Command, io: FuzzIo): void {
     .option('--timeout <ms>', 'time one input may take before it is a hang', '2000')
     .option('--batch <n>', 'inputs per IPC round trip when corpus inputs are sent (the search generates inputs in the worker)', '256')
     .option('--no-shrink', 'report the failing input as found')
+    .option('--known <path>', 'an ffi reproducer (or a folder of them) of a bug already reported: crashes of its class are counted and passed over (repeatable)', collectKnown)
     .option('--json', 'print one JSON document on stdout')
     .addHelpText('after', `
 The target runs in a child process that generates its inputs itself (input i is fast-check run i
 of the seed), so a crash (signal, sanitizer report, exit) or a hang is caught, the input
 regenerated, shrunk by fast-check (each attempt in a fresh child) and written as a reproducer that
 \`vhostlab fuzz --replay FILE\` replays. ASan-built libraries get the ASan runtime preloaded.
+
+With --known, a crash of a known class (its kind and summary, numbers masked) is counted and the
+search goes on after it, so a target with a reported bug can be searched for the next one. An
+ASan build names the crashing function ("AddressSanitizer: SEGV in vring_start"), which tells
+two bugs apart; a plain build's crashes are all "signal SIGSEGV", one class.
 
 Exit codes: 0 nothing found, 1 found (the reproducer path is printed), 2 bad usage,
 3 the target cannot be loaded.
@@ -64,6 +73,7 @@ Example:
     .action(async (o: FfiCliOptions) => {
       if (o.input !== 'structured' && o.input !== 'bytes') throw new UsageError(`fuzz ffi: --input must be structured or bytes, got '${o.input}'`);
       if (o.runs !== undefined && o.time !== undefined) throw new UsageError('fuzz ffi: give --runs or --time, not both');
+      const known = loadKnown('ffi', 'ffi', o.known ?? []);
       if (!existsSync(o.target)) {
         io.stderr(`vhostlab: fuzz ffi: target ${o.target} does not exist\n`);
         io.setExitCode(ExitCode.PEER_UNREACHABLE);
@@ -88,6 +98,7 @@ Example:
           hangTimeoutMs: int('timeout', o.timeout, 1),
           batchSize: int('batch', o.batch, 1),
           shrink: o.shrink,
+          ...(known !== undefined ? { known, onKnown: (h: KnownHit) => io.stderr(`fuzz ffi: met a known finding (${h.label}); going on\n`) } : {}),
           onProgress: (p) =>
             io.stderr(`fuzz ffi: ${p.phase} ${p.execs} execs, ${Math.round(p.execsPerSec)} execs/s, ${(p.elapsedMs / 1000).toFixed(1)} s${p.phase === 'shrink' ? `, ${p.shrinkSteps} shrink steps` : ''}\n`),
         });
@@ -100,6 +111,7 @@ Example:
         throw err;
       }
       const f = result.finding;
+      if (!o.json) for (const h of result.known) io.stderr(`fuzz ffi: known finding ${h.label} met ${h.count} time(s), passed over\n`);
       if (o.json) {
         io.stdout(`${JSON.stringify(summary(result), null, 2)}\n`);
       } else if (f === undefined) {
@@ -128,6 +140,7 @@ function summary(r: FfiFuzzResult): Record<string, unknown> {
     execs: r.execs,
     searchExecs: r.searchExecs,
     execsPerSec: Math.round(r.execsPerSec),
+    known: r.known.map((h) => ({ reproducer: h.label, count: h.count })),
     found: f !== undefined,
     ...(f
       ? {

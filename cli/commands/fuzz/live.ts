@@ -7,16 +7,17 @@
  * @module
  */
 import type { Command } from 'commander';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadProfile, adHocProfile, ProfileError } from '../../../conformance/profiles/load-profile.js';
 import { ProcessPeer, isPeerUnavailableError, type FuzzPeer, type ProcessPeerSpec } from '../../../fuzz/peer/index.js';
-import { readRepro, type Repro, type ReproKindValue } from '../../../fuzz/replay/index.js';
-import { KnownFindings, findingSignature, type KnownHit } from '../../../fuzz/campaign/known.js';
+import { type Repro, type ReproKindValue } from '../../../fuzz/replay/index.js';
+import type { KnownHit } from '../../../fuzz/campaign/known.js';
 import type { KnownOptions } from '../../../fuzz/campaign/run-campaign.js';
 import { createProgress } from '../../../reports/progress.js';
 import { ExitCode, UsageError } from '../../exit.js';
 import type { FuzzIo } from './io.js';
+import { collectKnown, corpusFiles, loadKnown } from './known-option.js';
 
 /** Parsed common options. */
 export interface LiveCliOptions {
@@ -83,7 +84,7 @@ export function addLiveOptions(cmd: Command): Command {
     .option('--corpus <dir>', 'corpus folder: its reproducers of this kind replay first; a finding is added')
     .option('--timeout <ms>', 'time an owed reply or a fresh connection may take before it is a hang', '2000')
     .option('--shrink-time <s>', 'time budget of the shrinking, in seconds', '60')
-    .option('--known <path>', 'a reproducer (or a folder of them) of a bug already reported: findings of its class are counted and passed over, not reported (repeatable)', (v: string, acc?: string[]) => [...(acc ?? []), v])
+    .option('--known <path>', 'a reproducer (or a folder of them) of a bug already reported: findings of its class are counted and passed over, not reported (repeatable)', collectKnown)
     .option('--no-shrink', 'report the failing input as found');
 }
 
@@ -108,50 +109,6 @@ export function peerSpecOf(cmd: string, o: LiveCliOptions): ProcessPeerSpec {
     if (err instanceof ProfileError) throw new UsageError(`fuzz ${cmd}: ${err.message}`);
     throw err;
   }
-}
-
-/**
- * The known findings of `--known` paths: every reproducer of `kind` in a folder, or the file
- * named. Throws UsageError for a path that does not exist, a file that is no reproducer, or one
- * of another fuzzer.
- */
-export function loadKnown(cmd: string, kind: ReproKindValue, paths: readonly string[]): KnownFindings | undefined {
-  if (paths.length === 0) return undefined;
-  const entries: { signature: string; label: string }[] = [];
-  for (const path of paths) {
-    if (!existsSync(path)) throw new UsageError(`fuzz ${cmd}: --known ${path} does not exist`);
-    if (statSync(path).isDirectory()) {
-      for (const { file, repro } of corpusFiles(path, kind)) entries.push({ signature: signatureOf(repro), label: basename(file) });
-      continue;
-    }
-    let repro: Repro;
-    try {
-      repro = readRepro(path);
-    } catch (err) {
-      throw new UsageError(`fuzz ${cmd}: --known ${path}: ${(err as Error).message}`);
-    }
-    if (repro.kind !== kind) throw new UsageError(`fuzz ${cmd}: --known ${path} is a ${repro.kind} reproducer, not ${kind}`);
-    entries.push({ signature: signatureOf(repro), label: basename(path) });
-  }
-  return new KnownFindings(entries);
-}
-
-/** The class a reproducer records, or (written before signatures) the class of its summary. */
-const signatureOf = (r: Repro): string => r.failure.signature ?? findingSignature(r.failure.kind, r.failure.summary);
-
-/** Reproducers of `kind` in `dir`. */
-function corpusFiles(dir: string, kind: ReproKindValue): { file: string; repro: Repro }[] {
-  if (!existsSync(dir)) return [];
-  const out: { file: string; repro: Repro }[] = [];
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.json')).sort()) {
-    try {
-      const repro = readRepro(join(dir, f));
-      if (repro.kind === kind) out.push({ file: join(dir, f), repro });
-    } catch {
-      // Not a reproducer: corpus folders may hold notes.
-    }
-  }
-  return out;
 }
 
 /**
